@@ -1,0 +1,41 @@
+# Everything bootstraps itself: a fresh clone needs only Python 3.11+ and pip.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test lint check-template unit bootstrap clean
+
+## demo: run the whole pipeline locally and print what happened
+demo: bootstrap
+	$(BIN)/orders demo
+
+## test: lint, type-check, validate the template, run every test
+test: bootstrap lint check-template unit
+
+bootstrap: $(VENV)/.bootstrapped
+
+$(VENV)/.bootstrapped: pyproject.toml uv.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --frozen --python $(BIN)/python
+	@touch $@
+
+lint: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+check-template: bootstrap
+	$(BIN)/sam validate --lint --template template.yaml
+
+unit: bootstrap
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build

@@ -1,0 +1,257 @@
+"""The `orders` command: run the order service on this machine, from template.yaml."""
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from orders_local.dead_letters import peek, redrive, source_queue_of
+from orders_local.demo import DemoReport, run_demo
+from orders_local.intrinsics import UnsupportedConstructError
+from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, StackOptions
+from orders_local.provision import aws_client
+from orders_local.state import StackState
+
+app = typer.Typer(help="Run the order service locally: no Docker, no AWS account, no network.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Inspect and redrive dead-letter queues of a running `orders up`.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+errors = Console(stderr=True)
+
+TemplateOption = Annotated[Path, typer.Option("--template", help="The SAM template to run.")]
+ParameterOption = Annotated[
+    list[str] | None, typer.Option("--parameter", "-p", help="Template parameter override, NAME=VALUE.")
+]
+RunnerOption = Annotated[str, typer.Option("--runner", help="in-process (fast, for tests).")]
+
+
+def _parameters(values: list[str] | None) -> dict[str, str]:
+    parsed = {}
+    for value in values or []:
+        name, separator, setting = value.partition("=")
+        if not separator:
+            raise typer.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="--parameter")
+        parsed[name] = setting
+    return parsed
+
+
+def _start(options: StackOptions) -> LocalStack:
+    try:
+        return LocalStack(options)
+    except UnsupportedConstructError as error:
+        errors.print(f"[red]The local stack cannot run this template:[/red] {error}")
+        raise typer.Exit(2) from None
+    except ValueError as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _announce(stack: LocalStack) -> None:
+    console.print(f"[bold]API[/bold]       {stack.api_url}")
+    console.print(f"[bold]Emulator[/bold]  {stack.endpoint_url}  (AWS_ENDPOINT_URL for the AWS CLI or boto3)")
+    resources = Table(title="Resources", show_header=True, header_style="bold")
+    resources.add_column("Logical id")
+    resources.add_column("Name / URL")
+    for logical_id, name in stack.resources.tables.items():
+        resources.add_row(logical_id, name)
+    for logical_id, url in stack.resources.queue_urls.items():
+        resources.add_row(logical_id, url)
+    for bus in stack.resources.event_buses:
+        resources.add_row("event bus", bus)
+    for function in stack.functions.values():
+        resources.add_row(function.logical_id, f"{function.handler}  (timeout {function.timeout_seconds}s)")
+    console.print(resources)
+    if stack.stack.not_emulated:
+        console.print("[yellow]Declared in the template but not emulated locally:[/yellow]")
+        for what, why in sorted(stack.stack.not_emulated.items()):
+            console.print(f"  [dim]{what}[/dim]: {why}")
+
+
+@app.command()
+def up(
+    template: TemplateOption = DEFAULT_TEMPLATE,
+    parameter: ParameterOption = None,
+    port: Annotated[int, typer.Option(help="API port (0 picks a free one).")] = 3000,
+    time_scale: Annotated[float, typer.Option(help="Scale AWS's retry delays (1.0 = AWS timing).")] = 1.0,
+    raw_logs: Annotated[
+        bool, typer.Option("--raw-logs", help="Print the functions' JSON log lines as they are.")
+    ] = False,
+    runner: RunnerOption = "in-process",
+) -> None:
+    """Start everything and keep it running until Ctrl-C."""
+    options = StackOptions(
+        template=template,
+        parameters=_parameters(parameter),
+        runner=_runner(runner),
+        time_scale=time_scale,
+        api_port=port,
+        echo_logs=True,
+        pretty_logs=not raw_logs,
+    )
+    stack = _start(options)
+    StackState(stack.endpoint_url, stack.api_url, stack.resources.queue_urls, os.getpid()).save()
+    _announce(stack)
+    console.print("[green]Ready.[/green] Ctrl-C to stop.")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    console.print("Stopping ...")
+    stack.close()
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(help="Orders to place.")] = 300,
+    clients: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 8,
+    time_scale: Annotated[
+        float, typer.Option(help="Scale AWS's retry delays so the dead-letter path runs in seconds.")
+    ] = 0.02,
+    show_logs: Annotated[bool, typer.Option("--show-logs", help="Print the functions' logs too.")] = False,
+    template: TemplateOption = DEFAULT_TEMPLATE,
+    parameter: ParameterOption = None,
+    runner: RunnerOption = "in-process",
+) -> None:
+    """Start the stack, drive a mixed workload through the API, and check every outcome."""
+    options = StackOptions(
+        template=template,
+        parameters=_parameters(parameter),
+        runner=_runner(runner),
+        time_scale=time_scale,
+        echo_logs=show_logs,
+        stack_name="orders-demo",
+    )
+    console.print(f"Starting the local stack from {template.name} ({runner} runner, AWS delays x{time_scale}) ...")
+    stack = _start(options)
+    try:
+        console.print(f"API at {stack.api_url}")
+        plan_size = orders + orders // 20 + orders // 5  # about: orders, invalid bodies, retries and cancels
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as bar:
+            task = bar.add_task("HTTP requests", total=plan_size)
+            report = run_demo(
+                stack, orders=orders, clients=clients, drain_timeout=120, progress=lambda n: bar.advance(task, n)
+            )
+            bar.update(task, total=bar.tasks[0].completed)
+        _print_report(stack, report)
+    finally:
+        stack.close()
+    if not report.ok:
+        for problem in report.problems[:20]:
+            errors.print(f"[red]x[/red] {problem}")
+        if not report.drained:
+            errors.print("[red]x[/red] the pipeline did not drain in time")
+        raise typer.Exit(1)
+    console.print("[bold green]Every order, e-mail and dead letter is accounted for.[/bold green]")
+
+
+def _print_report(stack: LocalStack, report: DemoReport) -> None:
+    result = report.result
+    summary = Table(title="Demo summary", show_header=True, header_style="bold")
+    summary.add_column("What")
+    summary.add_column("Count", justify="right")
+    summary.add_row("Orders accepted (201)", str(len(result.accepted)))
+    for status in ("completed", "rejected", "cancelled", "pending"):
+        summary.add_row(f"  {status}", str(report.final_statuses.get(status, 0)))
+    summary.add_row("Idempotent retries answered with the first order", str(result.replays_matched))
+    summary.add_row("Invalid payloads refused with 400", str(result.invalid_refused))
+    summary.add_row("E-mails sent", str(report.emails_sent))
+    summary.add_row("Notifications in the dead-letter queue", str(report.dead_letters))
+    summary.add_row("5xx answers", str(sum(c for s, c in result.statuses.items() if s >= 500)))
+    summary.add_row("API latency p50 / p95 (ms)", f"{result.percentile(0.50):.1f} / {result.percentile(0.95):.1f}")
+    summary.add_row("Duration (s)", f"{report.duration_seconds:.1f}")
+    console.print(summary)
+    functions = Table(title="Functions", show_header=True, header_style="bold")
+    for column in ("Function", "Cold starts", "Warm invocations", "Errors", "Timeouts"):
+        functions.add_column(column, justify="left" if column == "Function" else "right")
+    for logical_id, stats in stack.runner.stats().items():
+        functions.add_row(
+            logical_id, str(stats.cold_starts), str(stats.warm_invocations), str(stats.errors), str(stats.timeouts)
+        )
+    console.print(functions)
+
+
+@app.command()
+def invoke(
+    function: Annotated[str, typer.Argument(help="Logical id of the function in the template.")],
+    event: Annotated[Path, typer.Option("--event", "-e", help="JSON file with the event ('-' for stdin).")],
+    template: TemplateOption = DEFAULT_TEMPLATE,
+    parameter: ParameterOption = None,
+    runner: RunnerOption = "in-process",
+) -> None:
+    """Invoke one function once, in a fresh stack: its result on stdout, its logs on stderr."""
+    payload = json.loads(sys.stdin.read() if str(event) == "-" else event.read_text())
+    options = StackOptions(
+        template=template,
+        parameters=_parameters(parameter),
+        runner=_runner(runner),
+        start_sources=False,
+        echo_logs=True,
+    )
+    stack = _start(options)
+    try:
+        if function not in stack.functions:
+            errors.print(
+                f"[red]No function {function!r} in the template.[/red] Functions: {', '.join(stack.functions)}"
+            )
+            raise typer.Exit(2)
+        invocation = stack.invoke(function, payload)
+    finally:
+        stack.close()
+    if invocation.ok:
+        print(json.dumps(invocation.payload, indent=2, default=str))
+        return
+    print(json.dumps(dict(invocation.error or {}), indent=2))
+    raise typer.Exit(1)
+
+
+@dlq_app.command("list")
+def dlq_list(queue: Annotated[str, typer.Argument(help="Logical id of the dead-letter queue.")]) -> None:
+    """Show what sits in a dead-letter queue, without consuming it."""
+    state = StackState.load()
+    sqs = aws_client("sqs", state.endpoint_url)
+    letters = peek(sqs, _queue_url(state, queue))
+    table = Table(title=f"{queue}: {len(letters)} message(s)", header_style="bold")
+    for column in ("Message id", "Receives", "About"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(letter.message_id, str(letter.receive_count), letter.summary)
+    console.print(table)
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(queue: Annotated[str, typer.Argument(help="Logical id of the dead-letter queue.")]) -> None:
+    """Move every message of a dead-letter queue back to the queue it came from."""
+    state = StackState.load()
+    sqs = aws_client("sqs", state.endpoint_url)
+    dead_letter_url = _queue_url(state, queue)
+    source = source_queue_of(sqs, dead_letter_url, state.queue_urls)
+    moved = redrive(sqs, dead_letter_url, source)
+    console.print(f"Moved {moved} message(s) from {queue} back to {source.rsplit('/', 1)[-1]}.")
+
+
+def _queue_url(state: StackState, logical_id: str) -> str:
+    if logical_id not in state.queue_urls:
+        errors.print(f"[red]No queue {logical_id!r}.[/red] Queues: {', '.join(state.queue_urls)}")
+        raise typer.Exit(2)
+    return state.queue_urls[logical_id]
+
+
+def _runner(value: str) -> RunnerKind:
+    if value not in ("in-process",):
+        raise typer.BadParameter("choose in-process", param_hint="--runner")
+    return "in-process"
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,92 @@
+"""`orders demo`: start the stack, drive the workload, drain, and check the accounting."""
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from orders_local.http_client import JsonClient
+from orders_local.local_stack import LocalStack
+from orders_local.workload import FAILING_RECIPIENT_DOMAIN, WorkloadPlan, WorkloadResult, plan_workload, run_workload
+
+_ORDER_ID = re.compile(r"order ([0-9a-f-]{36})")
+
+
+@dataclass
+class DemoReport:
+    plan: WorkloadPlan
+    result: WorkloadResult
+    final_statuses: Counter[str] = field(default_factory=Counter)
+    emails_sent: int = 0
+    dead_letters: int = 0
+    duration_seconds: float = 0.0
+    drained: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.drained and not self.problems
+
+
+def expected_status(order_id: str, report: DemoReport) -> str:
+    planned = report.result.accepted[order_id]
+    if order_id in report.result.cancelled:
+        return "cancelled"
+    return "rejected" if planned.expect_rejected else "completed"
+
+
+def run_demo(
+    stack: LocalStack,
+    *,
+    orders: int,
+    clients: int,
+    drain_timeout: float,
+    progress: Callable[[int], None] = lambda _: None,
+) -> DemoReport:
+    started = time.monotonic()
+    plan = plan_workload(orders)
+    stack.emulator.middleware.rejected_domains.add(FAILING_RECIPIENT_DOMAIN)
+    result = run_workload(stack.api_url, plan, clients=clients, progress=progress)
+    report = DemoReport(plan, result)
+    report.drained = stack.wait_until_idle(timeout=drain_timeout, settle=2.0)
+    report.problems.extend(result.problems)
+    _account(stack, report)
+    report.duration_seconds = time.monotonic() - started
+    return report
+
+
+def _account(stack: LocalStack, report: DemoReport) -> None:
+    problems = report.problems
+    client = JsonClient(stack.api_url)
+    for order_id in report.result.accepted:
+        answer = client.request("GET", f"/orders/{order_id}")
+        status = answer.body.get("status") if answer.status == 200 else f"HTTP {answer.status}"
+        report.final_statuses[str(status)] += 1
+        if status != expected_status(order_id, report):
+            problems.append(f"order {order_id} is {status}, expected {expected_status(order_id, report)}")
+    client.close()
+
+    emails_by_order = Counter(
+        match.group(1) for email in stack.emulator.middleware.sent_emails if (match := _ORDER_ID.search(email.subject))
+    )
+    report.emails_sent = sum(emails_by_order.values())
+    failing = {order_id for order_id, planned in report.result.accepted.items() if planned.failing_recipient}
+    for order_id in report.result.accepted:
+        wanted = 0 if order_id in failing else 1
+        if emails_by_order[order_id] != wanted:
+            problems.append(f"order {order_id}: {emails_by_order[order_id]} e-mails, expected {wanted}")
+
+    report.dead_letters = stack.queue_depth(stack.resources.queue_urls["NotificationDeadLetterQueue"])
+    if report.dead_letters != len(failing):
+        problems.append(f"{report.dead_letters} notifications in the dead-letter queue, expected {len(failing)}")
+    server_errors = sum(count for status, count in report.result.statuses.items() if status >= 500)
+    if server_errors:
+        problems.append(f"{server_errors} answers were 5xx")
+    if report.result.invalid_refused != len(report.plan.invalid_bodies):
+        problems.append(
+            f"{report.result.invalid_refused} of {len(report.plan.invalid_bodies)} invalid bodies refused with 400"
+        )
+    retried = sum(order.retries for order in report.plan.orders)
+    if report.result.replays_matched != retried:
+        problems.append(f"{report.result.replays_matched} of {retried} retries returned the first order")

@@ -1,0 +1,205 @@
+"""The embedded AWS emulator: moto's server on a loopback port, behind a small middleware.
+
+The middleware is where the local stack observes and bends AWS: it records the e-mails
+SES accepted, refuses mail to recipients configured to always fail, and (when asked)
+injects throttles and 5xx answers. None of it exists on the deployed path.
+"""
+
+import io
+import json
+import logging
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+# Errors botocore's standard retry mode treats as transient.
+_THROTTLE_CODES = {
+    "dynamodb": "ProvisionedThroughputExceededException",
+    "sqs": "ThrottlingException",
+    "events": "ThrottlingException",
+    "ses": "TooManyRequestsException",
+}
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    message_id: str
+    sender: str
+    recipient: str
+    subject: str
+    body: str
+
+
+@dataclass
+class FaultPlan:
+    """Fail a share of calls to some services before they reach the emulator."""
+
+    rate: float = 0.0
+    services: frozenset[str] = frozenset({"dynamodb", "sqs", "events", "ses"})
+    seed: int | None = None
+    injected: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)  # noqa: S311 - fault sampling, not security
+        self._lock = threading.Lock()
+
+    def draw(self, service: str) -> str | None:
+        """'throttle', '5xx' or None for one call."""
+        if self.rate <= 0 or service not in self.services:
+            return None
+        with self._lock:
+            if self._random.random() >= self.rate:
+                return None
+            kind = "throttle" if self._random.random() < 0.5 else "5xx"
+            self.injected[f"{service}:{kind}"] += 1
+            return kind
+
+
+def _service_of(environ: dict[str, Any]) -> str:
+    """The signing name in the SigV4 credential scope: dynamodb, sqs, events, ses, ..."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    try:
+        scope = authorization.split("Credential=", 1)[1].split(",", 1)[0]
+        return str(scope.split("/")[3])
+    except IndexError:
+        return ""
+
+
+def _operation_of(environ: dict[str, Any]) -> str:
+    """PutItem, SendMessage, PutEvents, ... from the JSON protocols' target header, or the REST path."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return str(target.rsplit(".", 1)[-1])
+    if environ.get("PATH_INFO", "").endswith("/v2/email/outbound-emails"):
+        return "SendEmail"
+    return str(environ.get("REQUEST_METHOD", "?"))
+
+
+def _outage(environ: dict[str, Any], start_response: StartResponse, operation: str) -> list[bytes]:
+    if operation == "events:PutEvents":
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        entries = json.loads(raw or b"{}").get("Entries", [])
+        failed = [{"ErrorCode": "InternalFailure", "ErrorMessage": "Internal failure (outage)"} for _ in entries]
+        body = json.dumps({"FailedEntryCount": len(failed), "Entries": failed}).encode()
+        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])
+        return [body]
+    return _error(start_response, "503 Service Unavailable", "ServiceUnavailable", "Service unavailable (outage)")
+
+
+def _error(start_response: StartResponse, status: str, code: str, message: str) -> list[bytes]:
+    body = json.dumps({"__type": code, "message": message, "Message": message}).encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("x-amzn-ErrorType", code),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    return [body]
+
+
+class EmulatorMiddleware:
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self.faults = FaultPlan()
+        self.rejected_recipients: set[str] = set()
+        self.rejected_domains: set[str] = set()
+        self.sent_emails: list[SentEmail] = []
+        self.calls: Counter[str] = Counter()
+        # "service:Operation" names that are down: PutEvents answers 200 with every entry
+        # failed (as EventBridge does), anything else a 503.
+        self.outages: set[str] = set()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        service = _service_of(environ)
+        operation = f"{service}:{_operation_of(environ)}"
+        with self._lock:
+            self.calls[operation] += 1
+        if operation in self.outages:
+            return _outage(environ, start_response, operation)
+        fault = self.faults.draw(service)
+        if fault == "throttle":
+            return _error(
+                start_response,
+                "400 Bad Request",
+                _THROTTLE_CODES.get(service, "ThrottlingException"),
+                "Rate exceeded (injected)",
+            )
+        if fault == "5xx":
+            return _error(start_response, "500 Internal Server Error", "InternalFailure", "Internal failure (injected)")
+        if service == "ses" and environ.get("PATH_INFO", "").endswith("/v2/email/outbound-emails"):
+            return self._send_email(environ, start_response)
+        return self._app(environ, start_response)
+
+    def _rejects(self, recipient: str) -> bool:
+        return recipient in self.rejected_recipients or recipient.rsplit("@", 1)[-1] in self.rejected_domains
+
+    def _send_email(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(raw)
+        request = json.loads(raw or b"{}")
+        recipients = request.get("Destination", {}).get("ToAddresses", [])
+        if any(self._rejects(recipient) for recipient in recipients):
+            return _error(
+                start_response, "400 Bad Request", "MessageRejected", "Email address is on the suppression list"
+            )
+        captured: dict[str, str] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            captured["status"] = status
+            return start_response(status, headers, *rest)
+
+        body = b"".join(self._app(environ, capture))
+        if captured.get("status", "").startswith("200"):
+            simple = request.get("Content", {}).get("Simple", {})
+            email = SentEmail(
+                message_id=json.loads(body).get("MessageId", ""),
+                sender=request.get("FromEmailAddress", ""),
+                recipient=",".join(recipients),
+                subject=simple.get("Subject", {}).get("Data", ""),
+                body=simple.get("Body", {}).get("Text", {}).get("Data", ""),
+            )
+            with self._lock:
+                self.sent_emails.append(email)
+        return [body]
+
+
+class Emulator:
+    """moto in server mode on 127.0.0.1, in a thread of this process."""
+
+    def __init__(self, port: int = 0) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.middleware = EmulatorMiddleware(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, self.middleware, threaded=True, request_handler=_QuietRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> "Emulator":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """moto's per-request access log would drown the functions' own output."""

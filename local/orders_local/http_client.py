@@ -1,0 +1,56 @@
+"""A small keep-alive JSON client for driving the local API from several threads."""
+
+import http.client
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+    latency_ms: float
+
+
+class JsonClient:
+    """One connection, reused; not shared between threads."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        parts = urlsplit(base_url)
+        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._prefix = parts.path.rstrip("/")
+        self._timeout = timeout
+        self._connection: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpAnswer:
+        payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        for attempt in range(2):
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            started = time.perf_counter()
+            try:
+                self._connection.request(method, self._prefix + path, body=payload, headers=all_headers)
+                response = self._connection.getresponse()
+                raw = response.read()
+            except (ConnectionError, http.client.HTTPException):
+                self.close()
+                if attempt:
+                    raise
+                continue
+            latency = (time.perf_counter() - started) * 1000
+            try:
+                decoded = json.loads(raw) if raw else None
+            except ValueError:
+                decoded = raw.decode(errors="replace")
+            return HttpAnswer(response.status, decoded, dict(response.getheaders()), latency)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -1,0 +1,182 @@
+"""Starts the whole stack from template.yaml: emulator, resources, functions, event sources."""
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from orders_local.emulator import Emulator
+from orders_local.logs import LogBook
+from orders_local.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
+from orders_local.runtime.in_process import InProcessRunner
+from orders_local.runtime.invocation import Invocation, Runner
+from orders_local.sources import EventSource
+from orders_local.sources.api_gateway import ApiGateway
+from orders_local.sources.pacing import Pacing
+from orders_local.sources.rules import RuleInvoker
+from orders_local.sources.sqs import SqsPoller
+from orders_local.sources.streams import StreamPoller
+from orders_local.template import REGION, FunctionSpec, Stack
+
+RunnerKind = Literal["in-process"]
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+@dataclass
+class StackOptions:
+    template: Path = DEFAULT_TEMPLATE
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    runner: RunnerKind = "in-process"
+    time_scale: float = 1.0
+    api_port: int = 0
+    stack_name: str = "orders-local"
+    start_sources: bool = True
+    echo_logs: bool = False
+    pretty_logs: bool = True
+
+
+def function_base_environment(endpoint_url: str) -> dict[str, str]:
+    """What every function sees besides its template environment: region, fake keys, the emulator."""
+    return {
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+        "AWS_ENDPOINT_URL": endpoint_url,
+    }
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.pacing = Pacing(scale=self.options.time_scale)
+        self.logs = LogBook(echo=self.options.echo_logs, pretty=self.options.pretty_logs)
+        self.emulator = Emulator().start()
+        self.endpoint_url = self.emulator.endpoint_url
+        self.stack = Stack.from_file(
+            self.options.template,
+            stack_name=self.options.stack_name,
+            parameter_overrides=self.options.parameters,
+            endpoint_url=self.endpoint_url,
+        )
+        self.resources: Provisioned = provision(self.stack, self.endpoint_url)
+        self.functions: dict[str, FunctionSpec] = {function.logical_id: function for function in self.stack.functions()}
+        self.runner: Runner = self._runner()
+        self.sqs_pollers: list[SqsPoller] = []
+        self.stream_pollers: list[StreamPoller] = []
+        self.rule_invokers: list[RuleInvoker] = []
+        self.api: ApiGateway | None = None
+        if self.options.start_sources:
+            self._start_sources()
+
+    def _runner(self) -> Runner:
+        base = function_base_environment(self.endpoint_url)
+        return InProcessRunner(list(self.functions.values()), base, self.logs)
+
+    def client(self, service: str) -> Any:
+        return aws_client(service, self.endpoint_url)
+
+    def _start_sources(self) -> None:
+        sqs = self.client("sqs")
+        for function in self.functions.values():
+            for source in function.sqs_sources:
+                poller = SqsPoller(
+                    self.runner,
+                    function,
+                    source,
+                    queue_url=self.resources.queue_url_for_arn(source.queue_arn),
+                    sqs=sqs,
+                    pacing=self.pacing,
+                )
+                self.sqs_pollers.append(poller)
+            for stream in function.stream_sources:
+                destination = stream.on_failure_arn
+                self.stream_pollers.append(
+                    StreamPoller(
+                        self.runner,
+                        function,
+                        stream,
+                        stream_arn=self.resources.stream_arns[stream.table_logical_id],
+                        streams=self.client("dynamodbstreams"),
+                        sqs=sqs,
+                        destination_url=None if destination is None else self.resources.queue_url_for_arn(destination),
+                        pacing=self.pacing,
+                    )
+                )
+            for rule in function.rule_sources:
+                queue_url = create_rule_queue(self.stack, self.endpoint_url, function, rule, self.resources)
+                destination = function.async_config.on_failure_arn
+                self.rule_invokers.append(
+                    RuleInvoker(
+                        self.runner,
+                        function,
+                        queue_url=queue_url,
+                        sqs=sqs,
+                        destination_url=None if destination is None else self.resources.queue_url_for_arn(destination),
+                        pacing=self.pacing,
+                    )
+                )
+        api_functions = [function for function in self.functions.values() if function.api_routes]
+        if api_functions:
+            self.api = ApiGateway(self.runner, api_functions, port=self.options.api_port)
+            self.api.start()
+        for event_source in self.sources:
+            event_source.start()
+
+    @property
+    def api_url(self) -> str:
+        if self.api is None:
+            raise RuntimeError("the template declares no API")
+        return self.api.url
+
+    def invoke(self, logical_id: str, event: Mapping[str, Any]) -> Invocation:
+        return self.runner.invoke(self.functions[logical_id], event)
+
+    def queue_depth(self, queue_url: str) -> int:
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    @property
+    def sources(self) -> list[EventSource]:
+        return [*self.sqs_pollers, *self.stream_pollers, *self.rule_invokers]
+
+    def idle(self) -> bool:
+        """Nothing in flight: every source queue empty and every stream caught up."""
+        if any(source.busy for source in self.sources):
+            return False
+        queues = [poller.queue_url for poller in self.sqs_pollers] + [
+            invoker.queue_url for invoker in self.rule_invokers
+        ]
+        return all(self.queue_depth(url) == 0 for url in queues)
+
+    def wait_until_idle(self, timeout: float, *, settle: float = 1.0) -> bool:
+        """True once the stack stayed idle for `settle` seconds, False at the timeout."""
+        deadline = time.monotonic() + timeout
+        idle_since: float | None = None
+        while time.monotonic() < deadline:
+            if self.idle():
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= settle:
+                    return True
+            else:
+                idle_since = None
+            time.sleep(0.2)
+        return False
+
+    def close(self) -> None:
+        self.pacing.stopping.set()
+        if self.api is not None:
+            self.api.stop()
+        for source in self.sources:
+            source.join(timeout=5)
+        self.runner.close()
+        self.emulator.stop()
+
+    def __enter__(self) -> "LocalStack":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,120 @@
+"""Runs handlers inside this process: for tests and benchmarks, not for fidelity.
+
+The runner imports a fresh copy of the service's modules under the functions' environment
+(so two stacks in one process stay apart) and calls the handlers directly. Handlers keep
+per-invocation state at module level (Powertools metrics and logger keys), so invocations
+are serialised. Timeouts are not enforced (a thread cannot be killed): the worker runner
+does that.
+"""
+
+import importlib
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+from orders_local.logs import LineWriter, LogBook, function_of
+from orders_local.runtime.invocation import FunctionStats, Invocation, LambdaContext, new_request_id
+from orders_local.template import FunctionSpec
+
+Handler = Callable[[Mapping[str, Any], Any], Any]
+SERVICE_PACKAGE = "order_service"
+
+
+def _error_details(error: BaseException) -> dict[str, Any]:
+    return {
+        "errorType": type(error).__name__,
+        "errorMessage": str(error),
+        "stackTrace": traceback.format_exception(error),
+    }
+
+
+def _forget_service_modules() -> None:
+    for name in [name for name in sys.modules if name == SERVICE_PACKAGE or name.startswith(f"{SERVICE_PACKAGE}.")]:
+        del sys.modules[name]
+
+
+class InProcessRunner:
+    def __init__(
+        self, functions: list[FunctionSpec], base_environment: Mapping[str, str], logs: LogBook | None = None
+    ) -> None:
+        environment = dict(base_environment)
+        for function in functions:
+            for name, value in function.environment.items():
+                if environment.setdefault(name, value) != value:
+                    raise ValueError(
+                        f"{function.logical_id} sets {name} differently from another function; "
+                        "in-process runs share one environment: use the worker runner"
+                    )
+        # X-Ray needs the Lambda runtime's trace context, which a direct call does not have;
+        # EMF metrics are printed straight to stdout, which this process shares with its caller.
+        environment["POWERTOOLS_TRACE_DISABLED"] = "true"
+        environment["POWERTOOLS_METRICS_DISABLED"] = "true"
+        os.environ.update(environment)
+        self._lock = threading.Lock()
+        self._stats = {function.logical_id: FunctionStats() for function in functions}
+        self._handlers: dict[str, Handler] = {}
+        self._init_errors: dict[str, dict[str, Any]] = {}
+        self._init_ms: dict[str, float] = {}
+        _forget_service_modules()
+        for function in functions:
+            started = time.perf_counter()
+            try:
+                module_name, _, attribute = function.handler.rpartition(".")
+                self._handlers[function.logical_id] = getattr(importlib.import_module(module_name), attribute)
+            except Exception as error:  # reported on every invocation, as Lambda reports an init error
+                self._init_errors[function.logical_id] = _error_details(error)
+            self._init_ms[function.logical_id] = _ms(started)
+        if logs is not None:
+            _redirect_log_handlers(LineWriter(logs, function_of).as_stream())
+
+    def invoke(self, function: FunctionSpec, event: Mapping[str, Any]) -> Invocation:
+        with self._lock:
+            stats = self._stats[function.logical_id]
+            cold = stats.cold_starts == 0
+            request_id = new_request_id()
+            started = time.perf_counter()
+            init_error = self._init_errors.get(function.logical_id)
+            if init_error is not None:
+                invocation = Invocation(function.logical_id, request_id, False, None, init_error, cold, 0.0)
+            else:
+                context = LambdaContext(function, request_id, time.time() + function.timeout_seconds)
+                try:
+                    payload = self._handlers[function.logical_id](event, context)
+                    invocation = Invocation(function.logical_id, request_id, True, payload, None, cold, _ms(started))
+                except Exception as error:  # a handler's failure is the invocation's result
+                    invocation = Invocation(
+                        function.logical_id, request_id, False, None, _error_details(error), cold, _ms(started)
+                    )
+            stats.record(invocation)
+            return invocation
+
+    def handler(self, logical_id: str) -> Handler:
+        """The loaded handler itself, for tests that call it from several threads at once."""
+        return self._handlers[logical_id]
+
+    def init_ms(self, logical_id: str) -> float:
+        return self._init_ms[logical_id]
+
+    def stats(self) -> Mapping[str, FunctionStats]:
+        return self._stats
+
+    def close(self) -> None:
+        """Nothing to stop: the handlers live and die with this process."""
+
+
+def _redirect_log_handlers(stream: TextIO) -> None:
+    """Point the handlers' stdout log handlers (Powertools Logger's) at the log book."""
+    for name in list(logging.root.manager.loggerDict):
+        for handler in logging.getLogger(name).handlers:
+            # Exactly StreamHandler: a test runner's capture handlers are subclasses.
+            if type(handler) is logging.StreamHandler:
+                handler.setStream(stream)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,110 @@
+"""EventBridge rules with Lambda targets, invoked asynchronously.
+
+moto matches events against the rule's pattern and delivers them to an internal queue
+(it cannot invoke Lambda). From there each event is invoked with async semantics
+(see docs/local-stack.md for the AWS pages):
+- up to MaximumRetryAttempts retries (default 2), one minute before the second attempt and
+  two minutes before the third;
+- an event older than MaximumEventAgeInSeconds is not retried;
+- when retries are exhausted, the event and the error go to the on-failure destination.
+"""
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from orders_local.runtime.invocation import Runner
+from orders_local.sources.destinations import async_failure_record
+from orders_local.sources.pacing import Pacing
+from orders_local.template import ACCOUNT_ID, FunctionSpec
+
+_RETRY_DELAYS_SECONDS = (60, 120)
+
+
+class RuleInvoker:
+    def __init__(
+        self,
+        runner: Runner,
+        function: FunctionSpec,
+        *,
+        queue_url: str,
+        sqs: Any,
+        destination_url: str | None,
+        pacing: Pacing,
+        concurrency: int = 4,
+    ) -> None:
+        self.function = function
+        self.queue_url = queue_url
+        self._runner = runner
+        self._sqs = sqs
+        self._destination_url = destination_url
+        self._pacing = pacing
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self.events_to_destination = 0
+        self.retries = 0
+        limit = function.reserved_concurrency or concurrency
+        self._pool = ThreadPoolExecutor(
+            max_workers=min(limit, concurrency), thread_name_prefix=f"async-{function.logical_id}"
+        )
+        self._thread = threading.Thread(target=self._poll, name=f"rule-{function.logical_id}", daemon=True)
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return self._in_flight > 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _poll(self) -> None:
+        while not self._pacing.stopping.is_set():
+            try:
+                response = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            except Exception:  # the emulator going away at shutdown
+                if self._pacing.stopping.wait(0.5):
+                    return
+                continue
+            for message in response.get("Messages", []):
+                with self._lock:
+                    self._in_flight += 1
+                self._pool.submit(self._invoke_async, message)
+
+    def _invoke_async(self, message: dict[str, Any]) -> None:
+        try:
+            event = json.loads(message["Body"])
+            # moto's envelope lacks `account`, which every EventBridge event carries.
+            event.setdefault("account", ACCOUNT_ID)
+            received = time.time()
+            attempts = 0
+            while True:
+                invocation = self._runner.invoke(self.function, event)
+                attempts += 1
+                if invocation.ok:
+                    break
+                age = time.time() - received
+                if age > self.function.async_config.maximum_event_age_seconds:
+                    self._fail(event, invocation, "EventAgeExceeded", attempts)
+                    break
+                if attempts > self.function.async_config.maximum_retry_attempts:
+                    self._fail(event, invocation, "RetriesExhausted", attempts)
+                    break
+                self.retries += 1
+                if self._pacing.wait(_RETRY_DELAYS_SECONDS[min(attempts, len(_RETRY_DELAYS_SECONDS)) - 1]):
+                    return  # stopping: the message stays on the internal queue
+            self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _fail(self, event: Any, invocation: Any, condition: str, attempts: int) -> None:
+        self.events_to_destination += 1
+        if self._destination_url is not None:
+            body = async_failure_record(self.function, event, invocation, condition=condition, attempts=attempts)
+            self._sqs.send_message(QueueUrl=self._destination_url, MessageBody=body)

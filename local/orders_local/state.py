@@ -1,0 +1,26 @@
+"""Where a running `orders up` tells other `orders` commands how to reach it."""
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+STATE_FILE = Path(os.environ.get("ORDERS_LOCAL_STATE", ".orders-local/stack.json"))
+
+
+@dataclass(frozen=True)
+class StackState:
+    endpoint_url: str
+    api_url: str
+    queue_urls: dict[str, str]
+    pid: int
+
+    def save(self, path: Path = STATE_FILE) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path = STATE_FILE) -> "StackState":
+        if not path.exists():
+            raise FileNotFoundError(f"no running stack found ({path} is missing): start one with `orders up`")
+        return cls(**json.loads(path.read_text()))

@@ -1,0 +1,435 @@
+"""template.yaml as the local stack sees it: the resources to create and the functions to run.
+
+The template is the single source of truth for local runs and for AWS. What the local stack
+cannot emulate stops it with a named error; what it deliberately does not enforce (IAM,
+alarms, ...) is listed in `Stack.not_emulated` and printed at start.
+"""
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orders_local.intrinsics import Intrinsics, UnsupportedConstructError
+from orders_local.yaml_loader import load_template
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+# Function properties the local runtime applies, and those it accepts without applying
+# (with the reason shown at start).
+_FUNCTION_PROPERTIES = {
+    "Handler",
+    "Runtime",
+    "CodeUri",
+    "MemorySize",
+    "Timeout",
+    "Environment",
+    "Events",
+    "ReservedConcurrentExecutions",
+    "EventInvokeConfig",
+    "Description",
+    "FunctionName",
+}
+_FUNCTION_PROPERTIES_NOT_EMULATED = {
+    "Policies": "IAM policies are not enforced locally",
+    "Tracing": "X-Ray segments are created but not collected",
+    "Architectures": "functions run on the host's architecture",
+    "Layers": "dependencies come from the project's virtual environment",
+    "AutoPublishAlias": "versions and aliases are not emulated",
+    "SnapStart": "SnapStart is not emulated; every cold start is a full init",
+    "LoggingConfig": "logs go to the terminal, not CloudWatch",
+    "DeadLetterQueue": "not used by this emulator",
+    "VpcConfig": "functions reach loopback services directly",
+    "KmsKeyArn": "environment encryption is not emulated",
+}
+_NOT_EMULATED_TYPES = {
+    "AWS::CloudWatch::Alarm": "CloudWatch alarms",
+    "AWS::Logs::LogGroup": "CloudWatch log groups",
+    "AWS::SQS::QueuePolicy": "SQS queue policies",
+    "AWS::SNS::Subscription": "SNS subscriptions",
+    "AWS::KMS::Key": "KMS keys",
+    "AWS::KMS::Alias": "KMS aliases",
+    "AWS::ApiGateway::Account": "API Gateway account settings",
+    "AWS::IAM::Role": "IAM roles",
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical_id: str
+    name: str
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str
+    name: str
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class SqsSource:
+    name: str
+    queue_arn: str
+    batch_size: int
+    batching_window_seconds: int
+    report_item_failures: bool
+    maximum_concurrency: int | None
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    name: str
+    table_logical_id: str
+    starting_position: str
+    batch_size: int
+    batching_window_seconds: int
+    bisect_on_error: bool
+    maximum_retry_attempts: int
+    maximum_record_age_seconds: int
+    report_item_failures: bool
+    on_failure_arn: str | None
+
+
+@dataclass(frozen=True)
+class RuleSource:
+    name: str
+    bus_name: str
+    pattern: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AsyncInvokeConfig:
+    maximum_retry_attempts: int = 2
+    maximum_event_age_seconds: int = 21600
+    on_failure_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    name: str
+    handler: str
+    runtime: str
+    timeout_seconds: int
+    memory_mb: int
+    environment: Mapping[str, str]
+    reserved_concurrency: int | None
+    api_routes: tuple[ApiRoute, ...] = ()
+    sqs_sources: tuple[SqsSource, ...] = ()
+    stream_sources: tuple[StreamSource, ...] = ()
+    rule_sources: tuple[RuleSource, ...] = ()
+    async_config: AsyncInvokeConfig = field(default_factory=AsyncInvokeConfig)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
+
+
+class Stack:
+    """A parsed template with its parameters applied, ready to be provisioned and run."""
+
+    def __init__(
+        self,
+        document: Mapping[str, Any],
+        *,
+        stack_name: str = "orders-local",
+        parameter_overrides: Mapping[str, str] | None = None,
+        endpoint_url: str = "http://127.0.0.1:0",
+    ) -> None:
+        self.document = document
+        self.stack_name = stack_name
+        self.endpoint_url = endpoint_url
+        self.not_emulated: dict[str, str] = {}
+        self.parameters = _parameters(document, parameter_overrides or {})
+        self.intrinsics = Intrinsics(
+            pseudo={
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT_ID,
+                "AWS::StackName": stack_name,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{stack_name}/local",
+            },
+            parameters=self.parameters,
+        )
+        for name, expression in document.get("Conditions", {}).items():
+            self.intrinsics.conditions[name] = bool(self.intrinsics.resolve(expression, f"Conditions.{name}"))
+        self.resources = {
+            logical_id: resource
+            for logical_id, resource in document["Resources"].items()
+            if "Condition" not in resource or self.intrinsics.condition(resource["Condition"], logical_id)
+        }
+        self._name_resources()
+
+    @classmethod
+    def from_file(cls, path: Path, **options: Any) -> "Stack":
+        return cls(load_template(path), **options)
+
+    def _of_type(self, resource_type: str) -> dict[str, Mapping[str, Any]]:
+        return {
+            logical_id: resource.get("Properties", {})
+            for logical_id, resource in self.resources.items()
+            if resource["Type"] == resource_type
+        }
+
+    def _name_resources(self) -> None:
+        """Deterministic physical names, and the Refs and attributes they imply."""
+        refs, attributes = self.intrinsics.refs, self.intrinsics.attributes
+        for logical_id, resource in self.resources.items():
+            kind = resource["Type"]
+            properties = resource.get("Properties", {})
+            name = f"{self.stack_name}-{logical_id}"
+            if kind == "AWS::DynamoDB::Table":
+                refs[logical_id] = name
+                attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+            elif kind == "AWS::SQS::Queue":
+                url = f"{self.endpoint_url}/{ACCOUNT_ID}/{name}"
+                refs[logical_id] = url
+                attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+                attributes[(logical_id, "QueueName")] = name
+                attributes[(logical_id, "QueueUrl")] = url
+            elif kind == "AWS::Events::EventBus":
+                bus = str(self.intrinsics.resolve(properties.get("Name", name), logical_id))
+                refs[logical_id] = bus
+                attributes[(logical_id, "Name")] = bus
+                attributes[(logical_id, "Arn")] = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{bus}"
+            elif kind == "AWS::SES::EmailIdentity":
+                refs[logical_id] = str(self.intrinsics.resolve(properties["EmailIdentity"], logical_id))
+            elif kind == "AWS::SNS::Topic":
+                arn = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{name}"
+                refs[logical_id] = arn
+                attributes[(logical_id, "TopicArn")] = arn
+                attributes[(logical_id, "TopicName")] = name
+            elif kind == "AWS::SecretsManager::Secret":
+                refs[logical_id] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{name}"
+            elif kind == "AWS::Serverless::Function":
+                refs[logical_id] = name
+                attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+            elif kind == "AWS::Serverless::Api":
+                refs[logical_id] = "local"
+                attributes[(logical_id, "RootResourceId")] = "local-root"
+            elif kind in _NOT_EMULATED_TYPES:
+                refs[logical_id] = name
+                self.not_emulated[logical_id] = f"{_NOT_EMULATED_TYPES[kind]} are not emulated"
+            else:
+                raise UnsupportedConstructError(f"resource type {kind}", logical_id)
+
+    def set_stream_arn(self, table_logical_id: str, stream_arn: str) -> None:
+        self.intrinsics.attributes[(table_logical_id, "StreamArn")] = stream_arn
+
+    def resolved(self, logical_id: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+        resolved: dict[str, Any] = self.intrinsics.resolve(copy.deepcopy(dict(properties)), logical_id)
+        return resolved
+
+    def tables(self) -> list[TableSpec]:
+        return [
+            TableSpec(logical_id, self.intrinsics.refs[logical_id], self.resolved(logical_id, properties))
+            for logical_id, properties in self._of_type("AWS::DynamoDB::Table").items()
+        ]
+
+    def queues(self) -> list[QueueSpec]:
+        return [
+            QueueSpec(
+                logical_id,
+                str(self.intrinsics.attributes[(logical_id, "QueueName")]),
+                self.resolved(logical_id, properties),
+            )
+            for logical_id, properties in self._of_type("AWS::SQS::Queue").items()
+        ]
+
+    def event_buses(self) -> list[str]:
+        return [self.intrinsics.refs[logical_id] for logical_id in self._of_type("AWS::Events::EventBus")]
+
+    def email_identities(self) -> list[str]:
+        return [self.intrinsics.refs[logical_id] for logical_id in self._of_type("AWS::SES::EmailIdentity")]
+
+    def topics(self) -> list[str]:
+        return [
+            str(self.intrinsics.attributes[(logical_id, "TopicName")])
+            for logical_id in self._of_type("AWS::SNS::Topic")
+        ]
+
+    def table_logical_id_for_stream(self, stream_arn: str) -> str:
+        for (logical_id, attribute), value in self.intrinsics.attributes.items():
+            if attribute == "StreamArn" and value == stream_arn:
+                return logical_id
+        raise KeyError(stream_arn)
+
+    def functions(self) -> list[FunctionSpec]:
+        """The functions, with Globals applied. Call after the tables exist (StreamArn)."""
+        defaults = self.document.get("Globals", {}).get("Function", {})
+        return [
+            self._function(logical_id, _merge_globals(defaults, properties))
+            for logical_id, properties in self._of_type("AWS::Serverless::Function").items()
+        ]
+
+    def _function(self, logical_id: str, raw: Mapping[str, Any]) -> FunctionSpec:
+        for name in raw:
+            if name in _FUNCTION_PROPERTIES_NOT_EMULATED:
+                self.not_emulated[f"{logical_id}.{name}"] = _FUNCTION_PROPERTIES_NOT_EMULATED[name]
+            elif name not in _FUNCTION_PROPERTIES:
+                raise UnsupportedConstructError(f"function property {name}", logical_id)
+        properties = self.resolved(
+            logical_id, {key: value for key, value in raw.items() if key in _FUNCTION_PROPERTIES}
+        )
+        routes: list[ApiRoute] = []
+        sqs: list[SqsSource] = []
+        streams: list[StreamSource] = []
+        rules: list[RuleSource] = []
+        for event_name, event in properties.get("Events", {}).items():
+            where = f"{logical_id}.Events.{event_name}"
+            kind, spec = event["Type"], event.get("Properties", {})
+            if kind == "Api":
+                routes.append(ApiRoute(method=str(spec["Method"]).upper(), path=str(spec["Path"])))
+            elif kind == "SQS":
+                _only(
+                    spec,
+                    {
+                        "Queue",
+                        "BatchSize",
+                        "MaximumBatchingWindowInSeconds",
+                        "FunctionResponseTypes",
+                        "ScalingConfig",
+                        "Enabled",
+                    },
+                    where,
+                )
+                sqs.append(
+                    SqsSource(
+                        name=event_name,
+                        queue_arn=str(spec["Queue"]),
+                        batch_size=int(spec.get("BatchSize", 10)),
+                        batching_window_seconds=int(spec.get("MaximumBatchingWindowInSeconds", 0)),
+                        report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
+                        maximum_concurrency=spec.get("ScalingConfig", {}).get("MaximumConcurrency"),
+                    )
+                )
+            elif kind == "DynamoDB":
+                _only(
+                    spec,
+                    {
+                        "Stream",
+                        "StartingPosition",
+                        "BatchSize",
+                        "MaximumBatchingWindowInSeconds",
+                        "BisectBatchOnFunctionError",
+                        "MaximumRetryAttempts",
+                        "MaximumRecordAgeInSeconds",
+                        "FunctionResponseTypes",
+                        "DestinationConfig",
+                        "Enabled",
+                    },
+                    where,
+                )
+                streams.append(
+                    StreamSource(
+                        name=event_name,
+                        table_logical_id=self.table_logical_id_for_stream(str(spec["Stream"])),
+                        starting_position=str(spec.get("StartingPosition", "LATEST")),
+                        batch_size=int(spec.get("BatchSize", 100)),
+                        batching_window_seconds=int(spec.get("MaximumBatchingWindowInSeconds", 0)),
+                        bisect_on_error=bool(spec.get("BisectBatchOnFunctionError", False)),
+                        maximum_retry_attempts=int(spec.get("MaximumRetryAttempts", -1)),
+                        maximum_record_age_seconds=int(spec.get("MaximumRecordAgeInSeconds", -1)),
+                        report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
+                        on_failure_arn=spec.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
+                    )
+                )
+            elif kind == "EventBridgeRule":
+                _only(spec, {"EventBusName", "Pattern", "RuleName", "State"}, where)
+                rules.append(
+                    RuleSource(
+                        name=event_name, bus_name=str(spec.get("EventBusName", "default")), pattern=spec["Pattern"]
+                    )
+                )
+            else:
+                raise UnsupportedConstructError(f"event source type {kind}", where)
+        return FunctionSpec(
+            logical_id=logical_id,
+            name=str(properties.get("FunctionName", self.intrinsics.refs[logical_id])),
+            handler=str(properties["Handler"]),
+            runtime=str(properties.get("Runtime", "python3.13")),
+            timeout_seconds=int(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+            environment={
+                key: str(value) for key, value in properties.get("Environment", {}).get("Variables", {}).items()
+            },
+            reserved_concurrency=properties.get("ReservedConcurrentExecutions"),
+            api_routes=tuple(routes),
+            sqs_sources=tuple(sqs),
+            stream_sources=tuple(streams),
+            rule_sources=tuple(rules),
+            async_config=_async_config(properties.get("EventInvokeConfig", {}), logical_id),
+        )
+
+
+def _only(spec: Mapping[str, Any], supported: set[str], where: str) -> None:
+    for name in spec:
+        if name not in supported:
+            raise UnsupportedConstructError(f"event source property {name}", where)
+
+
+def _async_config(config: Mapping[str, Any], logical_id: str) -> AsyncInvokeConfig:
+    _only(
+        config,
+        {"MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"},
+        f"{logical_id}.EventInvokeConfig",
+    )
+    destinations = config.get("DestinationConfig", {})
+    if "OnSuccess" in destinations:
+        raise UnsupportedConstructError("EventInvokeConfig OnSuccess destination", logical_id)
+    on_failure = destinations.get("OnFailure", {})
+    if on_failure and on_failure.get("Type", "SQS") != "SQS":
+        raise UnsupportedConstructError(f"on-failure destination type {on_failure.get('Type')}", logical_id)
+    return AsyncInvokeConfig(
+        maximum_retry_attempts=int(config.get("MaximumRetryAttempts", 2)),
+        maximum_event_age_seconds=int(config.get("MaximumEventAgeInSeconds", 21600)),
+        on_failure_arn=on_failure.get("Destination"),
+    )
+
+
+def _merge_globals(defaults: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+    """SAM's Globals rule: maps merge (the function wins), lists and scalars are replaced."""
+    merged = copy.deepcopy(dict(defaults))
+    for key, value in properties.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and not _is_intrinsic(value):
+            merged[key] = _merge_globals(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _is_intrinsic(value: Mapping[str, Any]) -> bool:
+    return len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))
+
+
+def _parameters(document: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    declared = document.get("Parameters", {})
+    unknown = set(overrides) - set(declared)
+    if unknown:
+        raise ValueError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
+    values: dict[str, str] = {}
+    for name, declaration in declared.items():
+        if name in overrides:
+            value = overrides[name]
+        elif "Default" in declaration:
+            default = declaration["Default"]
+            value = default if isinstance(default, str) else json.dumps(default)
+        else:
+            raise ValueError(f"template parameter {name} has no default: pass it with --parameter {name}=VALUE")
+        allowed = declaration.get("AllowedValues")
+        if allowed is not None and value not in [str(option) for option in allowed]:
+            raise ValueError(f"template parameter {name}={value!r} is not one of {allowed}")
+        values[name] = value
+    return values

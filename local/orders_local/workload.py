@@ -1,0 +1,189 @@
+"""The demo's mixed workload, and the accounting of what it must have produced.
+
+Every order's fate is decided when the workload is generated, so the end state can be
+checked exactly: which orders complete, which are rejected and why, which are cancelled,
+which e-mails are sent, and which notifications end in the dead-letter queue.
+"""
+
+import random
+import statistics
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from orders_local.http_client import HttpAnswer, JsonClient
+
+FAILING_RECIPIENT_DOMAIN = "bounces.example.com"
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    key: str
+    body: dict[str, Any]
+    retries: int
+    cancel: bool
+    expect_rejected: bool
+    failing_recipient: bool
+
+
+@dataclass(frozen=True)
+class WorkloadPlan:
+    orders: list[PlannedOrder]
+    invalid_bodies: list[Any]
+
+    @property
+    def requests(self) -> int:
+        return sum(1 + order.retries + order.cancel for order in self.orders) + len(self.invalid_bodies)
+
+
+def plan_workload(
+    orders: int, *, seed: int = 7, failing_share: float = 0.03, invalid_share: float = 0.05
+) -> WorkloadPlan:
+    """Orders with a known fate: ~10% over the limit or in an unsupported currency, ~10% retried
+    with the same Idempotency-Key, ~10% cancelled at once, a few for an always-failing recipient."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible workload, not security
+    planned = []
+    for index in range(orders):
+        failing = rng.random() < failing_share
+        email = f"customer{index}@{FAILING_RECIPIENT_DOMAIN if failing else 'example.com'}"
+        roll = rng.random()
+        if roll < 0.05:
+            currency, price, rejected = "CHF", "10.00", True  # a real currency the shop does not take
+        elif roll < 0.10:
+            currency, price, rejected = "EUR", "6000.00", True  # 2 x 6000 > the 10000 EUR limit
+        else:
+            currency, price, rejected = (
+                rng.choice(["EUR", "USD", "GBP"]),
+                f"{rng.randint(1, 200)}.{rng.randint(0, 99):02d}",
+                False,
+            )
+        body = {
+            "customer_id": f"customer-{index % 40}",
+            "customer_email": email,
+            "currency": currency,
+            "items": [
+                {
+                    "sku": f"SKU-{rng.randint(1, 500)}",
+                    "quantity": 2 if rejected and currency == "EUR" else rng.randint(1, 3),
+                    "unit_price": price,
+                }
+            ],
+        }
+        planned.append(
+            PlannedOrder(
+                key=str(uuid.UUID(int=rng.getrandbits(128))),
+                body=body,
+                retries=1 if rng.random() < 0.10 else 0,
+                cancel=rng.random() < 0.10,
+                expect_rejected=rejected,
+                failing_recipient=failing,
+            )
+        )
+    invalid: list[Any] = []
+    for index in range(max(1, int(orders * invalid_share))):
+        variants: list[Any] = [
+            {
+                "customer_id": "c",
+                "customer_email": "nobody",
+                "currency": "EUR",
+                "items": [{"sku": "A", "quantity": 1, "unit_price": "1.00"}],
+            },
+            {
+                "customer_id": "c",
+                "customer_email": "a@example.com",
+                "currency": "EUR",
+                "items": [{"sku": "A", "quantity": 1, "unit_price": 1.5}],
+            },
+            {"customer_id": "c", "customer_email": "a@example.com", "currency": "XXX", "items": []},
+            [1, 2, 3],
+            b"{not json",
+        ]
+        invalid.append(variants[index % len(variants)])
+    return WorkloadPlan(planned, invalid)
+
+
+@dataclass
+class WorkloadResult:
+    accepted: dict[str, PlannedOrder] = field(default_factory=dict)
+    cancelled: set[str] = field(default_factory=set)
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    replays_matched: int = 0
+    invalid_refused: int = 0
+
+    def percentile(self, share: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(share * 100) - 1]
+
+
+def run_workload(
+    base_url: str, plan: WorkloadPlan, *, clients: int = 8, progress: Callable[[int], None] = lambda _: None
+) -> WorkloadResult:
+    result = WorkloadResult()
+    lock = threading.Lock()
+    local = threading.local()
+
+    def client() -> JsonClient:
+        if not hasattr(local, "client"):
+            local.client = JsonClient(base_url)
+        return local.client  # type: ignore[no-any-return]
+
+    def record(answer: HttpAnswer) -> None:
+        with lock:
+            result.statuses[answer.status] += 1
+            result.latencies_ms.append(answer.latency_ms)
+
+    def place(order: PlannedOrder) -> None:
+        headers = {"Idempotency-Key": order.key}
+        first = client().request("POST", "/orders", order.body, headers)
+        record(first)
+        progress(1)
+        if first.status != 201:
+            with lock:
+                result.problems.append(f"order {order.key}: expected 201, got {first.status} {first.body}")
+            return
+        order_id = first.body["order_id"]
+        with lock:
+            result.accepted[order_id] = order
+        for _ in range(order.retries):
+            again = client().request("POST", "/orders", order.body, headers)
+            record(again)
+            progress(1)
+            with lock:
+                if again.status == 201 and again.body["order_id"] == order_id:
+                    result.replays_matched += 1
+                else:
+                    result.problems.append(f"retry of {order_id} answered {again.status} {again.body}")
+        if order.cancel:
+            cancel = client().request("POST", f"/orders/{order_id}/cancel")
+            record(cancel)
+            progress(1)
+            with lock:
+                if cancel.status == 200:
+                    result.cancelled.add(order_id)
+                elif cancel.status != 409:
+                    result.problems.append(f"cancel of {order_id} answered {cancel.status} {cancel.body}")
+
+    def refuse(body: Any) -> None:
+        answer = client().request("POST", "/orders", body)
+        record(answer)
+        progress(1)
+        with lock:
+            if answer.status == 400 and isinstance(answer.body, dict) and answer.body.get("errors"):
+                result.invalid_refused += 1
+            else:
+                result.problems.append(f"invalid body answered {answer.status} {answer.body}")
+
+    with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="client") as pool:
+        futures = [pool.submit(place, order) for order in plan.orders] + [
+            pool.submit(refuse, body) for body in plan.invalid_bodies
+        ]
+        for future in futures:
+            future.result()
+    return result

@@ -1,0 +1,1 @@
+"""The order service: an event-driven order pipeline on AWS Lambda."""

@@ -1,0 +1,22 @@
+"""Reads DynamoDB stream records of the orders table as order changes."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from order_service.adapters.dynamodb_items import from_item
+from order_service.services.announcements import OrderChange
+
+
+def order_change(record: Mapping[str, Any]) -> OrderChange | None:
+    """The change a stream record describes, or None for a removal.
+
+    The stream must carry NEW_AND_OLD_IMAGES: a status change is told by comparing them.
+    """
+    images = record["dynamodb"]
+    if record["eventName"] == "REMOVE" or "NewImage" not in images:
+        return None
+    before = images.get("OldImage")
+    return OrderChange(
+        before=None if before is None else from_item(before),
+        after=from_item(images["NewImage"]),
+    )

@@ -1,0 +1,136 @@
+"""`api`: the HTTP API (API Gateway REST proxy), with validation and an OpenAPI document."""
+
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from order_service.adapters.aws_clients import dynamodb_client
+from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
+from order_service.handlers.responses import error_response, json_response, validation_errors
+from order_service.models.order import CustomerId, OrderId, OrderPageView, OrderView, PlaceOrderRequest
+from order_service.observability import logger, metrics, tracer
+from order_service.ports import InvalidPageTokenError, OrderNotFoundError
+from order_service.services import order_service
+from order_service.settings import ApiSettings, load_settings
+
+settings = load_settings(ApiSettings)
+orders = DynamoDbOrderRepository(dynamodb_client(settings), settings.orders_table_name)
+app = APIGatewayRestResolver(enable_validation=True)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retrying with the same key returns the first answer and places no second order",
+    ),
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@app.post("/orders", summary="Place an order", responses={201: {"description": "The order, pending"}})
+@tracer.capture_method
+def place_order(request: PlaceOrderRequest, idempotency_key: IdempotencyKey = None) -> Response[OrderView]:
+    placed = order_service.place_order(request, orders=orders, clock=utc_now, idempotency_key=idempotency_key)
+    logger.append_keys(order_id=placed.order.order_id)
+    if placed.replayed:
+        logger.info("Idempotent retry answered with the first order")
+        headers = {"Idempotent-Replayed": "true"}
+    else:
+        logger.info("Order placed", extra={"total_minor": placed.order.total_minor, "currency": placed.order.currency})
+        metrics.add_metric(name="OrderPlaced", unit=MetricUnit.Count, value=1)
+        headers = {}
+    return json_response(HTTPStatus.CREATED, OrderView.of(placed.order), headers=headers)
+
+
+@app.get("/orders/<order_id>", summary="Get an order")
+@tracer.capture_method
+def get_order(order_id: Annotated[OrderId, Path()]) -> OrderView:
+    return OrderView.of(order_service.get_order(order_id, orders=orders))
+
+
+@app.get("/orders", summary="List a customer's orders, newest first")
+@tracer.capture_method
+def list_orders(
+    customer_id: Annotated[CustomerId, Query()],
+    limit: Annotated[int, Query(ge=1, le=100)] = settings.default_page_size,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> OrderPageView:
+    page = order_service.list_orders(customer_id, limit=limit, page_token=next_token, orders=orders)
+    return OrderPageView(orders=[OrderView.of(order) for order in page.orders], next_token=page.next_token)
+
+
+@app.post("/orders/<order_id>/cancel", summary="Cancel a pending order")
+@tracer.capture_method
+def cancel_order(order_id: Annotated[OrderId, Path()]) -> OrderView:
+    order = order_service.cancel_order(order_id, orders=orders, clock=utc_now)
+    logger.append_keys(order_id=order_id)
+    logger.info("Order cancelled")
+    metrics.add_metric(name="OrderCancelled", unit=MetricUnit.Count, value=1)
+    return OrderView.of(order)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(HTTPStatus.OK, "application/json", app.get_openapi_json_schema(title="Order service", version="1"))
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response[str]:
+    return error_response(HTTPStatus.BAD_REQUEST, "The request is invalid", errors=validation_errors(error))
+
+
+@app.exception_handler(InvalidPageTokenError)
+def invalid_page_token(error: InvalidPageTokenError) -> Response[str]:
+    return error_response(
+        HTTPStatus.BAD_REQUEST,
+        "The request is invalid",
+        errors=[{"field": "query.next_token", "message": str(error)}],
+    )
+
+
+@app.exception_handler(OrderNotFoundError)
+def order_not_found(error: OrderNotFoundError) -> Response[str]:
+    return error_response(HTTPStatus.NOT_FOUND, str(error))
+
+
+@app.exception_handler(order_service.InvalidTransitionError)
+def invalid_transition(error: order_service.InvalidTransitionError) -> Response[str]:
+    return error_response(HTTPStatus.CONFLICT, str(error), current_status=error.order.status.value)
+
+
+@app.exception_handler(order_service.IdempotencyKeyReusedError)
+def idempotency_key_reused(error: order_service.IdempotencyKeyReusedError) -> Response[str]:
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        str(error),
+        errors=[{"field": "header.Idempotency-Key", "message": str(error)}],
+    )
+
+
+@app.exception_handler(ClientError)
+@app.exception_handler(BotoCoreError)
+def dependency_unavailable(error: Exception) -> Response[str]:
+    # Retries already ran inside botocore; the client may safely retry later.
+    logger.exception("A backing AWS service failed after retries")
+    return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "Temporarily unavailable, retry later", retry_after=1)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

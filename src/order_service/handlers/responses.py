@@ -1,0 +1,39 @@
+"""JSON answers of the HTTP API, errors included, in one shape."""
+
+import json
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def json_response(status: HTTPStatus, body: ModelT, *, headers: dict[str, str] | None = None) -> Response[ModelT]:
+    """A model answer with a status of its own; Powertools validates and serialises the body."""
+    return Response(status, "application/json", body, headers=headers)
+
+
+def error_response(
+    status: HTTPStatus,
+    message: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    retry_after: int | None = None,
+    **details: str,
+) -> Response[str]:
+    body: dict[str, Any] = {"message": message, **details}
+    if errors is not None:
+        body["errors"] = errors
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    return Response(status, "application/json", json.dumps(body), headers=headers)
+
+
+def validation_errors(error: RequestValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as `{field, message}` pairs, without echoing the input back."""
+    return [
+        {"field": ".".join(str(part) for part in issue.get("loc", ())), "message": str(issue.get("msg", "invalid"))}
+        for issue in error.errors()
+    ]

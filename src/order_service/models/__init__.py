@@ -1,0 +1,1 @@
+"""Pydantic models: what the service accepts, stores and announces."""

@@ -1,0 +1,88 @@
+"""The ports the services depend on. Adapters implement them; tests use in-memory fakes."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from order_service.models.events import Notification, OrderPlaced
+from order_service.models.order import Order, OrderStatus
+
+Clock = Callable[[], datetime]
+
+
+class OrderNotFoundError(LookupError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} does not exist")
+        self.order_id = order_id
+
+
+class OrderAlreadyExistsError(Exception):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} already exists")
+        self.order_id = order_id
+
+
+class TransitionConflictError(Exception):
+    """The order was not in the expected status when the guarded update ran."""
+
+    def __init__(self, current: Order) -> None:
+        super().__init__(f"order {current.order_id} is {current.status.value}")
+        self.current = current
+
+
+class InvalidPageTokenError(ValueError):
+    """A `next_token` that this store did not hand out for this customer."""
+
+
+class PublishError(RuntimeError):
+    """The event bus did not accept an event."""
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: tuple[Order, ...]
+    next_token: str | None
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> None:
+        """Store a new order; OrderAlreadyExistsError if its id is taken."""
+
+    def get(self, order_id: str) -> Order | None: ...
+
+    def list_by_customer(self, customer_id: str, limit: int, page_token: str | None) -> OrderPage:
+        """Newest first. InvalidPageTokenError for a token this store did not issue."""
+
+    def transition(
+        self,
+        order_id: str,
+        *,
+        expected: OrderStatus,
+        new: OrderStatus,
+        reason: str | None,
+        at: datetime,
+    ) -> Order:
+        """Move `expected -> new` atomically; TransitionConflictError or OrderNotFoundError otherwise."""
+
+
+class OrderEventPublisher(Protocol):
+    def publish_order_placed(self, event: OrderPlaced) -> None:
+        """Raise PublishError unless the bus accepted the event."""
+
+
+class NotificationQueue(Protocol):
+    def enqueue(self, notification: Notification) -> None: ...
+
+
+@dataclass(frozen=True)
+class Email:
+    sender: str
+    recipient: str
+    subject: str
+    body: str
+
+
+class EmailSender(Protocol):
+    def send(self, email: Email) -> str:
+        """Send and return the provider's message id."""

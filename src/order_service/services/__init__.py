@@ -1,0 +1,1 @@
+"""Business logic. Services take their ports as arguments and import no AWS SDK."""

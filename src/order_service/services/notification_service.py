@@ -1,0 +1,40 @@
+"""Rendering and sending the customer's e-mail for a notification."""
+
+from order_service.models.events import Notification, NotificationKind
+from order_service.ports import Email, EmailSender
+
+_SUBJECTS = {
+    NotificationKind.ORDER_COMPLETED: "Your order {order_id} is confirmed",
+    NotificationKind.ORDER_REJECTED: "Your order {order_id} could not be accepted",
+    NotificationKind.ORDER_CANCELLED: "Your order {order_id} has been cancelled",
+}
+
+_BODIES = {
+    NotificationKind.ORDER_COMPLETED: "Thank you. We have accepted your order {order_id} for {total} {currency}.",
+    NotificationKind.ORDER_REJECTED: "We could not accept your order {order_id} for {total} {currency}: {reason}.",
+    NotificationKind.ORDER_CANCELLED: "Your order {order_id} for {total} {currency} has been cancelled as you asked.",
+}
+
+
+def render(notification: Notification, *, sender: str) -> Email:
+    fields = {
+        "order_id": notification.order_id,
+        "total": notification.total,
+        "currency": notification.currency,
+        "reason": notification.reason or "no reason given",
+    }
+    return Email(
+        sender=sender,
+        recipient=notification.recipient,
+        subject=_SUBJECTS[notification.kind].format(**fields),
+        body=_BODIES[notification.kind].format(**fields),
+    )
+
+
+def send_notification(notification: Notification, *, sender: str, mailer: EmailSender) -> str:
+    """Send the notification's e-mail and return the provider's message id.
+
+    Sending once per notification id is the caller's job (the handler wraps this in
+    Powertools idempotency), so this stays a plain function that is easy to test.
+    """
+    return mailer.send(render(notification, sender=sender))

@@ -1,0 +1,38 @@
+from order_service.models.events import Notification, NotificationKind
+from order_service.services.notification_service import render, send_notification
+from tests.fakes import RecordingMailer
+
+
+def notification(kind: NotificationKind, reason: str | None = None) -> Notification:
+    return Notification(
+        notification_id="o-1:x",
+        kind=kind,
+        order_id="o-1",
+        recipient="ann@example.com",
+        currency="EUR",
+        total="28.05",
+        reason=reason,
+    )
+
+
+def test_a_rejection_email_tells_the_customer_why() -> None:
+    email = render(
+        notification(NotificationKind.ORDER_REJECTED, reason="currency GBP is not supported"), sender="shop@example.com"
+    )
+
+    assert email.recipient == "ann@example.com"
+    assert email.subject == "Your order o-1 could not be accepted"
+    assert "currency GBP is not supported" in email.body
+
+
+def test_sending_hands_one_rendered_email_to_the_mailer() -> None:
+    mailer = RecordingMailer()
+
+    message_id = send_notification(
+        notification(NotificationKind.ORDER_COMPLETED), sender="shop@example.com", mailer=mailer
+    )
+
+    assert message_id == "message-1"
+    assert [(e.sender, e.recipient, e.subject) for e in mailer.sent] == [
+        ("shop@example.com", "ann@example.com", "Your order o-1 is confirmed")
+    ]
