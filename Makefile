@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint check-template unit bootstrap clean
+.PHONY: demo test test-runtime lint check-template unit bootstrap clean
 
 ## demo: run the whole pipeline locally and print what happened
 demo: bootstrap
@@ -37,5 +37,11 @@ check-template: bootstrap
 unit: bootstrap
 	$(BIN)/pytest
 
+## test-runtime: the test suite again under the Lambda runtime's Python (PYTHON_RUNTIME=python3.13)
+PYTHON_RUNTIME ?= python3.13
+test-runtime: bootstrap
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-runtime $(BIN)/uv sync --frozen --python $(PYTHON_RUNTIME)
+	.venv-runtime/bin/pytest -p no:cacheprovider
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build
+	rm -rf $(VENV) .venv-runtime .pytest_cache .mypy_cache .ruff_cache .hypothesis build
