@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -24,14 +25,18 @@ from orders_local.state import StackState
 app = typer.Typer(help="Run the order service locally: no Docker, no AWS account, no network.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and redrive dead-letter queues of a running `orders up`.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
-console = Console()
-errors = Console(stderr=True)
+# Without a terminal (CI, pipes) Rich would assume 80 columns and truncate the tables.
+_WIDTH = shutil.get_terminal_size((120, 40)).columns
+console = Console(width=_WIDTH)
+errors = Console(stderr=True, soft_wrap=True)
 
 TemplateOption = Annotated[Path, typer.Option("--template", help="The SAM template to run.")]
 ParameterOption = Annotated[
     list[str] | None, typer.Option("--parameter", "-p", help="Template parameter override, NAME=VALUE.")
 ]
-RunnerOption = Annotated[str, typer.Option("--runner", help="in-process (fast, for tests).")]
+RunnerOption = Annotated[
+    str, typer.Option("--runner", help="workers (processes over the Lambda Runtime API) or in-process (for tests).")
+]
 
 
 def _parameters(values: list[str] | None) -> dict[str, str]:
@@ -85,7 +90,7 @@ def up(
     raw_logs: Annotated[
         bool, typer.Option("--raw-logs", help="Print the functions' JSON log lines as they are.")
     ] = False,
-    runner: RunnerOption = "in-process",
+    runner: RunnerOption = "workers",
 ) -> None:
     """Start everything and keep it running until Ctrl-C."""
     options = StackOptions(
@@ -119,7 +124,7 @@ def demo(
     show_logs: Annotated[bool, typer.Option("--show-logs", help="Print the functions' logs too.")] = False,
     template: TemplateOption = DEFAULT_TEMPLATE,
     parameter: ParameterOption = None,
-    runner: RunnerOption = "in-process",
+    runner: RunnerOption = "workers",
 ) -> None:
     """Start the stack, drive a mixed workload through the API, and check every outcome."""
     options = StackOptions(
@@ -187,7 +192,7 @@ def invoke(
     event: Annotated[Path, typer.Option("--event", "-e", help="JSON file with the event ('-' for stdin).")],
     template: TemplateOption = DEFAULT_TEMPLATE,
     parameter: ParameterOption = None,
-    runner: RunnerOption = "in-process",
+    runner: RunnerOption = "workers",
 ) -> None:
     """Invoke one function once, in a fresh stack: its result on stdout, its logs on stderr."""
     payload = json.loads(sys.stdin.read() if str(event) == "-" else event.read_text())
@@ -248,9 +253,11 @@ def _queue_url(state: StackState, logical_id: str) -> str:
 
 
 def _runner(value: str) -> RunnerKind:
-    if value not in ("in-process",):
-        raise typer.BadParameter("choose in-process", param_hint="--runner")
-    return "in-process"
+    if value == "workers":
+        return "workers"
+    if value == "in-process":
+        return "in-process"
+    raise typer.BadParameter("choose workers or in-process", param_hint="--runner")
 
 
 def main() -> None:

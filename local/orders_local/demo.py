@@ -1,9 +1,11 @@
 """`orders demo`: start the stack, drive the workload, drain, and check the accounting."""
 
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from orders_local.http_client import JsonClient
@@ -58,14 +60,20 @@ def run_demo(
 
 def _account(stack: LocalStack, report: DemoReport) -> None:
     problems = report.problems
-    client = JsonClient(stack.api_url)
-    for order_id in report.result.accepted:
-        answer = client.request("GET", f"/orders/{order_id}")
-        status = answer.body.get("status") if answer.status == 200 else f"HTTP {answer.status}"
-        report.final_statuses[str(status)] += 1
+    local = threading.local()
+
+    def final_status(order_id: str) -> str:
+        if not hasattr(local, "client"):
+            local.client = JsonClient(stack.api_url)
+        answer = local.client.request("GET", f"/orders/{order_id}")
+        return str(answer.body.get("status")) if answer.status == 200 else f"HTTP {answer.status}"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = dict(zip(report.result.accepted, pool.map(final_status, report.result.accepted), strict=True))
+    for order_id, status in statuses.items():
+        report.final_statuses[status] += 1
         if status != expected_status(order_id, report):
             problems.append(f"order {order_id} is {status}, expected {expected_status(order_id, report)}")
-    client.close()
 
     emails_by_order = Counter(
         match.group(1) for email in stack.emulator.middleware.sent_emails if (match := _ORDER_ID.search(email.subject))

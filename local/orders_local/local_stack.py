@@ -11,6 +11,7 @@ from orders_local.logs import LogBook
 from orders_local.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
 from orders_local.runtime.in_process import InProcessRunner
 from orders_local.runtime.invocation import Invocation, Runner
+from orders_local.runtime.workers import WorkerRunner
 from orders_local.sources import EventSource
 from orders_local.sources.api_gateway import ApiGateway
 from orders_local.sources.pacing import Pacing
@@ -19,7 +20,7 @@ from orders_local.sources.sqs import SqsPoller
 from orders_local.sources.streams import StreamPoller
 from orders_local.template import REGION, FunctionSpec, Stack
 
-RunnerKind = Literal["in-process"]
+RunnerKind = Literal["workers", "in-process"]
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
@@ -27,7 +28,7 @@ DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 class StackOptions:
     template: Path = DEFAULT_TEMPLATE
     parameters: Mapping[str, str] = field(default_factory=dict)
-    runner: RunnerKind = "in-process"
+    runner: RunnerKind = "workers"
     time_scale: float = 1.0
     api_port: int = 0
     stack_name: str = "orders-local"
@@ -72,7 +73,9 @@ class LocalStack:
 
     def _runner(self) -> Runner:
         base = function_base_environment(self.endpoint_url)
-        return InProcessRunner(list(self.functions.values()), base, self.logs)
+        if self.options.runner == "in-process":
+            return InProcessRunner(list(self.functions.values()), base, self.logs)
+        return WorkerRunner(list(self.functions.values()), base, self.logs)
 
     def client(self, service: str) -> Any:
         return aws_client(service, self.endpoint_url)

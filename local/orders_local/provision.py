@@ -12,6 +12,7 @@ from orders_local.template import REGION, FunctionSpec, RuleSource, Stack
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": REGION}
 
+ASYNC_EVENT_HOLD_SECONDS = 12 * 3600
 _TABLE_PROPERTIES = {
     "AttributeDefinitions",
     "KeySchema",
@@ -155,9 +156,9 @@ def create_rule_queue(
     sqs = aws_client("sqs", endpoint_url)
     events = aws_client("events", endpoint_url)
     name = f"{stack.stack_name}-rule-{function.logical_id}-{rule.name}"
-    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(function.timeout_seconds * 6)})[
-        "QueueUrl"
-    ]
+    # The internal queue stands for Lambda's own async queue: an event stays invisible while its
+    # retries run (minutes apart), and is deleted once it succeeded or went to its destination.
+    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(ASYNC_EVENT_HOLD_SECONDS)})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(
         Name=name[:64], EventBusName=rule.bus_name, EventPattern=json.dumps(dict(rule.pattern)), State="ENABLED"

@@ -125,6 +125,7 @@ class FunctionSpec:
     memory_mb: int
     environment: Mapping[str, str]
     reserved_concurrency: int | None
+    code_path: Path = Path()
     api_routes: tuple[ApiRoute, ...] = ()
     sqs_sources: tuple[SqsSource, ...] = ()
     stream_sources: tuple[StreamSource, ...] = ()
@@ -146,8 +147,10 @@ class Stack:
         stack_name: str = "orders-local",
         parameter_overrides: Mapping[str, str] | None = None,
         endpoint_url: str = "http://127.0.0.1:0",
+        base_directory: Path = Path(),
     ) -> None:
         self.document = document
+        self.base_directory = base_directory
         self.stack_name = stack_name
         self.endpoint_url = endpoint_url
         self.not_emulated: dict[str, str] = {}
@@ -174,7 +177,7 @@ class Stack:
 
     @classmethod
     def from_file(cls, path: Path, **options: Any) -> "Stack":
-        return cls(load_template(path), **options)
+        return cls(load_template(path), base_directory=path.resolve().parent, **options)
 
     def _of_type(self, resource_type: str) -> dict[str, Mapping[str, Any]]:
         return {
@@ -366,6 +369,7 @@ class Stack:
                 key: str(value) for key, value in properties.get("Environment", {}).get("Variables", {}).items()
             },
             reserved_concurrency=properties.get("ReservedConcurrentExecutions"),
+            code_path=(self.base_directory / str(properties.get("CodeUri", "."))).resolve(),
             api_routes=tuple(routes),
             sqs_sources=tuple(sqs),
             stream_sources=tuple(streams),

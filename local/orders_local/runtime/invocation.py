@@ -19,6 +19,7 @@ class Invocation:
     cold: bool
     duration_ms: float
     timed_out: bool = False
+    worker_pid: int | None = None
 
     @property
     def error_message(self) -> str:

@@ -83,7 +83,7 @@ class SqsPoller:
         queue_url: str,
         sqs: Any,
         pacing: Pacing,
-        pollers: int = 2,
+        pollers: int = 5,
     ) -> None:
         self.function = function
         self.source = source

@@ -1,0 +1,3 @@
+from orders_local.cli import main
+
+main()

@@ -1,0 +1,254 @@
+"""Runs each function in worker processes, through awslambdaric and a local Runtime API.
+
+A worker is a real process started with the function's environment (as Lambda sets it,
+plus the template's variables), so a cold start is a real process start and import. Warm
+workers are reused; concurrent invocations start more, up to the function's reserved
+concurrency (or a small default). A worker that overruns the function's timeout is killed
+and the invocation fails as on AWS; a failed init is reported with its traceback.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from orders_local.logs import LogBook
+from orders_local.runtime.invocation import FunctionStats, Invocation, new_request_id
+from orders_local.runtime.runtime_api import PendingInvocation, RuntimeApi, trace_header
+from orders_local.template import REGION, FunctionSpec
+
+DEFAULT_CONCURRENCY = 4
+
+
+def lambda_environment(function: FunctionSpec, task_root: Path, runtime_api: str) -> dict[str, str]:
+    """The variables the Lambda runtime sets for a Python function."""
+    version = function.runtime.removeprefix("python")
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{new_request_id().replace('-', '')}",
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "_AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1",
+        "_AWS_XRAY_DAEMON_PORT": "2000",
+        "_HANDLER": function.handler,
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+
+
+class Worker:
+    def __init__(self, function: FunctionSpec, environment: Mapping[str, str], logs: LogBook) -> None:
+        self.function = function
+        task_root = function.code_path
+        self.api = RuntimeApi()
+        self.started = time.perf_counter()
+        self.invocations = 0
+        env = {**lambda_environment(function, task_root, self.api.address), **environment, **function.environment}
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and the template's handler
+            [sys.executable, "-m", "awslambdaric", function.handler],
+            cwd=task_root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read_output, args=(self.process.stdout, logs), daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _read_output(self, stream: IO[str] | None, logs: LogBook) -> None:
+        if stream is None:
+            return
+        for line in stream:
+            logs.write(self.function.logical_id, line)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def max_memory_mb(self) -> float:
+        """Peak resident memory of the process (VmHWM), as Lambda's REPORT line shows it."""
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    def invoke(self, payload: bytes, request_id: str) -> tuple[Any, dict[str, Any] | None, bool]:
+        """(result, error, timed out) of one invocation on this worker."""
+        deadline = time.time() + self.function.timeout_seconds
+        pending = PendingInvocation(
+            request_id=request_id,
+            event=payload,
+            deadline_ms=int(deadline * 1000),
+            function_arn=self.function.arn,
+            trace_id=trace_header(request_id),
+        )
+        self.api.submit(pending)
+        self.invocations += 1
+        while not pending.done.wait(0.02):
+            if self.api.init_failed.is_set():
+                self.api.abandon(request_id)
+                return None, {**(self.api.init_error or {}), "phase": "init"}, False
+            if not self.alive():
+                self.api.abandon(request_id)
+                return (
+                    None,
+                    {
+                        "errorType": "Runtime.ExitError",
+                        "errorMessage": f"RequestId: {request_id} Error: Runtime exited ({self.process.returncode})",
+                    },
+                    False,
+                )
+            if time.time() > deadline:
+                self.kill()
+                self.api.abandon(request_id)
+                message = (
+                    f"RequestId: {request_id} Error: Task timed out after {self.function.timeout_seconds:.2f} seconds"
+                )
+                return None, {"errorType": "Sandbox.Timedout", "errorMessage": message}, True
+        return pending.result, pending.error, False
+
+    def kill(self) -> None:
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.api.close()
+
+
+class FunctionPool:
+    """The warm and busy workers of one function."""
+
+    def __init__(self, function: FunctionSpec, environment: Mapping[str, str], logs: LogBook) -> None:
+        self.function = function
+        self.limit = function.reserved_concurrency or DEFAULT_CONCURRENCY
+        self._environment = environment
+        self._logs = logs
+        self._idle: list[Worker] = []
+        self._all: set[Worker] = set()
+        self._count = 0
+        self._condition = threading.Condition()
+        self.pids_seen: list[int] = []
+        self.peak_memory_mb = 0.0
+        self._closed = False
+
+    def acquire(self) -> tuple[Worker, bool]:
+        """A warm worker, or a new one (cold) while under the concurrency limit; else wait."""
+        with self._condition:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the stack is stopping")
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.alive():
+                        return worker, False
+                    self._count -= 1
+                if self._count < self.limit:
+                    self._count += 1
+                    break
+                self._condition.wait()
+        try:
+            worker = Worker(self.function, self._environment, self._logs)
+        except Exception:
+            with self._condition:
+                self._count -= 1
+                self._condition.notify()
+            raise
+        with self._condition:
+            self._all.add(worker)
+        self.pids_seen.append(worker.pid)
+        return worker, True
+
+    def release(self, worker: Worker) -> None:
+        self.peak_memory_mb = max(self.peak_memory_mb, worker.max_memory_mb())
+        with self._condition:
+            if worker.alive() and not self._closed:
+                self._idle.append(worker)
+            else:
+                self._count -= 1
+                self._all.discard(worker)
+                worker.stop()
+            self._condition.notify()
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            workers, self._idle = list(self._all), []
+            self._condition.notify_all()
+        for worker in workers:
+            worker.stop()
+
+
+class WorkerRunner:
+    def __init__(self, functions: list[FunctionSpec], base_environment: Mapping[str, str], logs: LogBook) -> None:
+        self.logs = logs
+        self.pools = {function.logical_id: FunctionPool(function, base_environment, logs) for function in functions}
+        self._stats = {function.logical_id: FunctionStats() for function in functions}
+        self._lock = threading.Lock()
+
+    def invoke(self, function: FunctionSpec, event: Mapping[str, Any]) -> Invocation:
+        pool = self.pools[function.logical_id]
+        request_id = new_request_id()
+        started = time.perf_counter()
+        worker, cold = pool.acquire()
+        try:
+            result, error, timed_out = worker.invoke(json.dumps(event).encode(), request_id)
+        finally:
+            pool.release(worker)
+        duration = (time.perf_counter() - started) * 1000
+        invocation = Invocation(
+            function.logical_id, request_id, error is None, result, error, cold, duration, timed_out, worker.pid
+        )
+        self._report(worker, invocation)
+        with self._lock:
+            self._stats[function.logical_id].record(invocation)
+        return invocation
+
+    def _report(self, worker: Worker, invocation: Invocation) -> None:
+        """Lambda's REPORT line, so a log reader sees each invocation's outcome and cost."""
+        init = f" Init Duration: {invocation.duration_ms:.2f} ms (includes the invocation)" if invocation.cold else ""
+        status = "" if invocation.ok else f" Status: {'timeout' if invocation.timed_out else 'error'}"
+        self.logs.write(
+            invocation.function,
+            f"REPORT RequestId: {invocation.request_id} Duration: {invocation.duration_ms:.2f} ms "
+            f"Memory Size: {worker.function.memory_mb} MB Max Memory Used: {worker.max_memory_mb():.0f} MB "
+            f"Worker: {worker.pid}{init}{status}",
+        )
+
+    def stats(self) -> Mapping[str, FunctionStats]:
+        return self._stats
+
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
