@@ -75,6 +75,8 @@ def _announce(stack: LocalStack) -> None:
     for function in stack.functions.values():
         resources.add_row(function.logical_id, f"{function.handler}  (timeout {function.timeout_seconds}s)")
     console.print(resources)
+    for notice in stack.notices:
+        console.print(f"[cyan]Note:[/cyan] {notice}")
     if stack.stack.not_emulated:
         console.print("[yellow]Declared in the template but not emulated locally:[/yellow]")
         for what, why in sorted(stack.stack.not_emulated.items()):
@@ -139,6 +141,8 @@ def demo(
     stack = _start(options)
     try:
         console.print(f"API at {stack.api_url}")
+        for notice in stack.notices:
+            console.print(f"[cyan]Note:[/cyan] {notice}")
         plan_size = orders + orders // 20 + orders // 5  # about: orders, invalid bodies, retries and cancels
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console

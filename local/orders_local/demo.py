@@ -8,7 +8,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from orders_local.http_client import JsonClient
 from orders_local.local_stack import LocalStack
 from orders_local.workload import FAILING_RECIPIENT_DOMAIN, WorkloadPlan, WorkloadResult, plan_workload, run_workload
 
@@ -49,7 +48,7 @@ def run_demo(
     started = time.monotonic()
     plan = plan_workload(orders)
     stack.emulator.middleware.rejected_domains.add(FAILING_RECIPIENT_DOMAIN)
-    result = run_workload(stack.api_url, plan, clients=clients, progress=progress)
+    result = run_workload(stack.api_client, plan, clients=clients, progress=progress)
     report = DemoReport(plan, result)
     report.drained = stack.wait_until_idle(timeout=drain_timeout, settle=2.0)
     report.problems.extend(result.problems)
@@ -64,7 +63,7 @@ def _account(stack: LocalStack, report: DemoReport) -> None:
 
     def final_status(order_id: str) -> str:
         if not hasattr(local, "client"):
-            local.client = JsonClient(stack.api_url)
+            local.client = stack.api_client()
         answer = local.client.request("GET", f"/orders/{order_id}")
         return str(answer.body.get("status")) if answer.status == 200 else f"HTTP {answer.status}"
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from orders_local import sigv4
+
 
 @dataclass(frozen=True)
 class HttpAnswer:
@@ -19,7 +21,9 @@ class HttpAnswer:
 class JsonClient:
     """One connection, reused; not shared between threads."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0, *, sign: bool = False) -> None:
+        """`sign`: SigV4-sign every request with the local credentials (an AWS_IAM-protected API)."""
+        self._sign = sign
         parts = urlsplit(base_url)
         self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
         self._prefix = parts.path.rstrip("/")
@@ -29,6 +33,9 @@ class JsonClient:
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpAnswer:
         payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if self._sign:
+            url = f"http://{self._host}:{self._port}{self._prefix}{path}"
+            all_headers = sigv4.sign(method, url, all_headers, payload)
         for attempt in range(2):
             if self._connection is None:
                 self._connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)

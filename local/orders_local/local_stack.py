@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orders_local.emulator import Emulator
+from orders_local.http_client import JsonClient
 from orders_local.logs import LogBook
 from orders_local.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
 from orders_local.runtime.in_process import InProcessRunner
@@ -68,6 +69,7 @@ class LocalStack:
         self.stream_pollers: list[StreamPoller] = []
         self.rule_invokers: list[RuleInvoker] = []
         self.api: ApiGateway | None = None
+        self.notices: list[str] = []
         if self.options.start_sources:
             self._start_sources()
 
@@ -124,8 +126,22 @@ class LocalStack:
         if api_functions:
             self.api = ApiGateway(self.runner, api_functions, port=self.options.api_port)
             self.api.start()
+            if self.api.iam_protected:
+                self.notices.append(
+                    "The API's AWS_IAM authorizer is enforced: sign requests with SigV4 for execute-api in "
+                    f"{REGION} with access key 'local' and secret 'local' (curl --aws-sigv4 "
+                    f"'aws:amz:{REGION}:execute-api' --user local:local). IAM policies are not evaluated."
+                )
         for event_source in self.sources:
             event_source.start()
+
+    @property
+    def api_signed(self) -> bool:
+        """Whether callers of the API must sign their requests."""
+        return self.api is not None and self.api.iam_protected
+
+    def api_client(self) -> JsonClient:
+        return JsonClient(self.api_url, sign=self.api_signed)
 
     @property
     def api_url(self) -> str:

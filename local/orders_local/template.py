@@ -35,6 +35,7 @@ _FUNCTION_PROPERTIES = {
 }
 _FUNCTION_PROPERTIES_NOT_EMULATED = {
     "Policies": "IAM policies are not enforced locally",
+    "Role": "IAM roles are not enforced locally",
     "Tracing": "X-Ray segments are created but not collected",
     "Architectures": "functions run on the host's architecture",
     "Layers": "dependencies come from the project's virtual environment",
@@ -44,6 +45,13 @@ _FUNCTION_PROPERTIES_NOT_EMULATED = {
     "DeadLetterQueue": "not used by this emulator",
     "VpcConfig": "functions reach loopback services directly",
     "KmsKeyArn": "environment encryption is not emulated",
+}
+IMPLICIT_API = "ServerlessRestApi"
+_API_PROPERTIES_NOT_EMULATED = {
+    "TracingEnabled": "X-Ray segments are created but not collected",
+    "MethodSettings": "stage throttling and metrics are not emulated",
+    "EndpointConfiguration": "the API is served on 127.0.0.1",
+    "AccessLogSetting": "access logs are not written",
 }
 _NOT_EMULATED_TYPES = {
     "AWS::CloudWatch::Alarm": "CloudWatch alarms",
@@ -72,9 +80,19 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class ApiSpec:
+    """A REST API: its stage, and the authorizer every method gets unless a route says otherwise."""
+
+    logical_id: str
+    stage: str
+    authorizer: str | None
+
+
+@dataclass(frozen=True)
 class ApiRoute:
     method: str
     path: str
+    api: ApiSpec
 
 
 @dataclass(frozen=True)
@@ -220,13 +238,37 @@ class Stack:
                 refs[logical_id] = name
                 attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
             elif kind == "AWS::Serverless::Api":
-                refs[logical_id] = "local"
-                attributes[(logical_id, "RootResourceId")] = "local-root"
+                refs[logical_id] = logical_id  # the local "rest api id"
+                attributes[(logical_id, "RootResourceId")] = f"{logical_id}-root"
             elif kind in _NOT_EMULATED_TYPES:
                 refs[logical_id] = name
                 self.not_emulated[logical_id] = f"{_NOT_EMULATED_TYPES[kind]} are not emulated"
             else:
                 raise UnsupportedConstructError(f"resource type {kind}", logical_id)
+
+    def apis(self) -> dict[str, ApiSpec]:
+        """Declared APIs, plus SAM's implicit one (stage Prod) for events without RestApiId."""
+        defaults = self.document.get("Globals", {}).get("Api", {})
+        declared: dict[str, Mapping[str, Any]] = {IMPLICIT_API: {}, **self._of_type("AWS::Serverless::Api")}
+        specs = {}
+        for logical_id, raw in declared.items():
+            properties = self.resolved(logical_id, _merge_globals(defaults, raw))
+            for name in properties:
+                if name in _API_PROPERTIES_NOT_EMULATED:
+                    self.not_emulated[f"{logical_id}.{name}"] = _API_PROPERTIES_NOT_EMULATED[name]
+                elif name not in {"StageName", "Auth", "Name", "Description"}:
+                    raise UnsupportedConstructError(f"API property {name}", logical_id)
+            auth = properties.get("Auth", {})
+            for name in auth:
+                if name not in {"DefaultAuthorizer", "InvokeRole"}:
+                    raise UnsupportedConstructError(f"API Auth.{name}", logical_id)
+            authorizer = auth.get("DefaultAuthorizer")
+            if authorizer not in (None, "NONE", "AWS_IAM"):
+                raise UnsupportedConstructError(f"authorizer {authorizer}", logical_id)
+            specs[logical_id] = ApiSpec(
+                logical_id, str(properties.get("StageName", "Prod")), None if authorizer == "NONE" else authorizer
+            )
+        return specs
 
     def set_stream_arn(self, table_logical_id: str, stream_arn: str) -> None:
         self.intrinsics.attributes[(table_logical_id, "StreamArn")] = stream_arn
@@ -286,6 +328,7 @@ class Stack:
         properties = self.resolved(
             logical_id, {key: value for key, value in raw.items() if key in _FUNCTION_PROPERTIES}
         )
+        apis = self.apis()
         routes: list[ApiRoute] = []
         sqs: list[SqsSource] = []
         streams: list[StreamSource] = []
@@ -294,7 +337,13 @@ class Stack:
             where = f"{logical_id}.Events.{event_name}"
             kind, spec = event["Type"], event.get("Properties", {})
             if kind == "Api":
-                routes.append(ApiRoute(method=str(spec["Method"]).upper(), path=str(spec["Path"])))
+                _only(spec, {"Path", "Method", "RestApiId", "Auth"}, where)
+                api = apis[str(spec.get("RestApiId", IMPLICIT_API))]
+                authorizer = spec.get("Auth", {}).get("Authorizer", api.authorizer)
+                if authorizer not in (None, "NONE", "AWS_IAM"):
+                    raise UnsupportedConstructError(f"authorizer {authorizer}", where)
+                api = ApiSpec(api.logical_id, api.stage, None if authorizer == "NONE" else authorizer)
+                routes.append(ApiRoute(method=str(spec["Method"]).upper(), path=str(spec["Path"]), api=api))
             elif kind == "SQS":
                 _only(
                     spec,

@@ -123,7 +123,11 @@ class WorkloadResult:
 
 
 def run_workload(
-    base_url: str, plan: WorkloadPlan, *, clients: int = 8, progress: Callable[[int], None] = lambda _: None
+    new_client: Callable[[], JsonClient],
+    plan: WorkloadPlan,
+    *,
+    clients: int = 8,
+    progress: Callable[[int], None] = lambda _: None,
 ) -> WorkloadResult:
     result = WorkloadResult()
     lock = threading.Lock()
@@ -131,7 +135,7 @@ def run_workload(
 
     def client() -> JsonClient:
         if not hasattr(local, "client"):
-            local.client = JsonClient(base_url)
+            local.client = new_client()
         return local.client  # type: ignore[no-any-return]
 
     def record(answer: HttpAnswer) -> None:

@@ -1,9 +1,7 @@
 """The whole pipeline over HTTP: api -> stream -> announcer -> EventBridge -> process_order
 -> stream -> announcer -> SQS -> send_notification -> SES."""
 
-import json
 import re
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -14,22 +12,17 @@ from tests.builders import order_body
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
-def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return response.status, json.loads(response.read())
-
-
 def test_an_order_placed_over_http_ends_completed_with_exactly_one_email_and_no_address_in_the_logs(
     stack: LocalStack, emails_to: Callable[[str], list[Any]]
 ) -> None:
     body = order_body()
 
-    status, created = http("POST", f"{stack.api_url}/orders", body)
-    assert status == 201
+    client = stack.api_client()
+    placed = client.request("POST", "/orders", body)
+    assert placed.status == 201
+    created = placed.body
     assert stack.wait_until_idle(timeout=60)
-    _, order = http("GET", f"{stack.api_url}/orders/{created['order_id']}")
+    order = client.request("GET", f"/orders/{created['order_id']}").body
 
     assert order["status"] == "completed"
     (email,) = emails_to(body["customer_email"])

@@ -5,6 +5,7 @@ import re
 import time
 import uuid
 
+from orders_local import sigv4
 from orders_local.http_client import JsonClient
 from orders_local.local_stack import LocalStack
 
@@ -14,7 +15,7 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 def test_an_order_created_over_http_ends_completed_with_one_email_and_no_address_in_any_log_line(
     order_stack: LocalStack,
 ) -> None:
-    client = JsonClient(order_stack.api_url)
+    client = order_stack.api_client()
     email = f"worker-{uuid.uuid4().hex[:8]}@example.com"
     body = {
         "customer_id": "c-w",
@@ -68,3 +69,15 @@ def test_a_poison_notification_is_dead_lettered_after_max_receives_and_good_ones
     assert int(letter["Attributes"]["ApproximateReceiveCount"]) >= 5  # the template's maxReceiveCount
     sent = [email.recipient for email in order_stack.emulator.middleware.sent_emails]
     assert all(sent.count(recipient) == 1 for recipient in recipients)
+
+
+def test_the_api_refuses_unsigned_and_badly_signed_requests_as_its_iam_authorizer_does(order_stack: LocalStack) -> None:
+    unsigned = JsonClient(order_stack.api_url).request("GET", "/orders?customer_id=c-w")
+    signed = order_stack.api_client().request("GET", "/orders?customer_id=c-w")
+    headers = sigv4.sign("GET", f"{order_stack.api_url}/orders?customer_id=c-w", {}, None)
+    tampered = JsonClient(order_stack.api_url).request("GET", "/orders?customer_id=someone-else", headers=headers)
+
+    assert (unsigned.status, unsigned.body) == (403, {"message": "Missing Authentication Token"})
+    assert signed.status == 200
+    assert tampered.status == 403
+    assert "signature" in tampered.body["message"]

@@ -4,6 +4,8 @@ Rules followed (see docs/local-stack.md for the AWS pages):
 - the event has the REST proxy (v1) shape, with single- and multi-value headers and query
   strings, path parameters, and a body that is base64-encoded when it is not UTF-8 text;
 - an unknown resource or method answers 403 {"message": "Missing Authentication Token"};
+- a method behind the AWS_IAM authorizer needs a valid SigV4 signature (here: made with the
+  local credentials), else 403; the caller's IAM policies are not evaluated;
 - a handler error, timeout or malformed result answers 502 {"message": "Internal server error"}.
 """
 
@@ -18,8 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from orders_local import sigv4
+from orders_local.provision import LOCAL_CREDENTIALS
 from orders_local.runtime.invocation import Runner, new_request_id
-from orders_local.template import ACCOUNT_ID, FunctionSpec
+from orders_local.template import ACCOUNT_ID, ApiRoute, FunctionSpec
 
 _MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})
 _BAD_GATEWAY = (502, {"message": "Internal server error"})
@@ -27,10 +31,13 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
 class Route:
-    def __init__(self, method: str, template: str, function: FunctionSpec) -> None:
-        self.method = method
-        self.template = template
+    def __init__(self, route: ApiRoute, function: FunctionSpec) -> None:
+        self.method = route.method
+        self.template = route.path
+        self.stage = route.api.stage
+        self.authorizer = route.api.authorizer
         self.function = function
+        template = route.path
         pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(template))
         pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)
         self._pattern = re.compile(f"^{pattern}$")
@@ -53,6 +60,7 @@ def rest_proxy_event(
     path_parameters: Mapping[str, str],
     stage: str,
     source_ip: str,
+    caller: str | None = None,
 ) -> dict[str, Any]:
     multi_headers: dict[str, list[str]] = {}
     for name, value in headers:
@@ -89,7 +97,15 @@ def rest_proxy_event(
             "requestTimeEpoch": int(now.timestamp() * 1000),
             "protocol": "HTTP/1.1",
             "domainName": "127.0.0.1",
-            "identity": {"sourceIp": source_ip, "userAgent": multi_headers.get("User-Agent", [""])[-1]},
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": multi_headers.get("User-Agent", [""])[-1],
+                "accessKey": LOCAL_CREDENTIALS["aws_access_key_id"] if caller else None,
+                "caller": caller,
+                "user": caller,
+                "userArn": caller,
+                "accountId": ACCOUNT_ID if caller else None,
+            },
         },
         "body": text,
         "isBase64Encoded": encoded,
@@ -113,12 +129,13 @@ def _json_answer(status: int, body: Mapping[str, Any]) -> tuple[int, list[tuple[
 
 
 class ApiGateway:
-    def __init__(self, runner: Runner, functions: list[FunctionSpec], *, port: int = 0, stage: str = "v1") -> None:
-        self.stage = stage
+    def __init__(self, runner: Runner, functions: list[FunctionSpec], *, port: int = 0) -> None:
         self.latencies_ms: list[float] = []
         self.status_counts: dict[int, int] = {}
         self._lock = threading.Lock()
-        routes = [Route(route.method, route.path, function) for function in functions for route in function.api_routes]
+        routes = [Route(route, function) for function in functions for route in function.api_routes]
+        self.stages = sorted({route.stage for route in routes})
+        self.iam_protected = any(route.authorizer == "AWS_IAM" for route in routes)
         routes.sort(key=lambda route: route.specificity, reverse=True)
         gateway = self
 
@@ -148,7 +165,8 @@ class ApiGateway:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/{self.stage}"
+        """The base URL of the (first) stage, as the ApiUrl output gives it on AWS."""
+        return f"http://127.0.0.1:{self._server.server_port}/{self.stages[0]}"
 
     def start(self) -> None:
         self._thread.start()
@@ -170,14 +188,21 @@ class ApiGateway:
             return _json_answer(413, {"message": "Request Too Long"})
         body = request.rfile.read(length) if length else b""
         url = urlsplit(request.path)
-        prefix = f"/{self.stage}"
-        if not (url.path == prefix or url.path.startswith(prefix + "/")):
-            return _json_answer(*_MISSING_TOKEN)
-        path = url.path[len(prefix) :] or "/"
+        stage, _, rest = url.path.lstrip("/").partition("/")
+        path = f"/{rest}"
         for route in routes:
             parameters = route.match(path)
-            if parameters is None or route.method not in {request.command, "ANY"}:
+            if parameters is None or route.stage != stage or route.method not in {request.command, "ANY"}:
                 continue
+            caller = None
+            if route.authorizer == "AWS_IAM":
+                host = request.headers.get("Host", "127.0.0.1")
+                refusal = sigv4.verify(
+                    request.command, f"http://{host}{request.path}", dict(request.headers.items()), body
+                )
+                if refusal is not None:
+                    return _json_answer(403, {"message": refusal})
+                caller = sigv4.LOCAL_CALLER_ARN
             event = rest_proxy_event(
                 method=request.command,
                 path=path,
@@ -186,8 +211,9 @@ class ApiGateway:
                 body=body,
                 route=route,
                 path_parameters=parameters,
-                stage=self.stage,
+                stage=stage,
                 source_ip=request.client_address[0],
+                caller=caller,
             )
             invocation = runner.invoke(route.function, event)
             if not invocation.ok:
