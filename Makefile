@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-runtime lint check-template unit bootstrap clean
+.PHONY: demo test test-runtime lint check-template unit package bootstrap clean
 
 ## demo: run the whole pipeline locally and print what happened
 demo: bootstrap
@@ -33,6 +33,12 @@ lint: bootstrap
 
 check-template: bootstrap
 	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python -m tools.package --check
+
+## package: build/function.zip, build/layer.zip (arm64, Python 3.13) and build/template.yaml
+package: bootstrap
+	$(BIN)/python -m tools.package --out build
 
 unit: bootstrap
 	$(BIN)/pytest

@@ -222,3 +222,21 @@ def test_any_json_body_gets_201_or_a_4xx_with_field_errors_and_never_a_5xx(call_
     if answer.status != 201:
         assert answer.body["errors"], answer.body
         assert all(error["field"] for error in answer.body["errors"])
+
+
+def test_the_snapstart_hook_warms_every_route_without_touching_aws(stack: Any) -> None:
+    import importlib
+
+    import snapshot_restore_py
+
+    api = importlib.import_module("order_service.handlers.api")
+    table_operations = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")
+
+    def table_calls() -> int:
+        return sum(stack.emulator.middleware.calls[operation] for operation in table_operations)
+
+    before = table_calls()
+    api.warm_before_snapshot()
+
+    assert api.warm_before_snapshot in [entry[0] for entry in snapshot_restore_py.get_before_snapshot()]
+    assert table_calls() == before

@@ -1,0 +1,1 @@
+"""Build tooling: never deployed, never imported by the service."""
