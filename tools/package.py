@@ -4,8 +4,8 @@
 
 - `src/requirements.txt`: the runtime dependencies, pinned with hashes, exported from uv.lock
   (`--check` fails if the committed file differs);
-- `build/layer.zip`: those dependencies for Lambda's arm64 Python 3.13 (manylinux2014 aarch64
-  wheels only, whatever this machine is), under `python/`;
+- `build/layer.zip`: those dependencies for Lambda's arm64 Python 3.13 (manylinux aarch64
+  wheels for glibc 2.34 or older, whatever this machine is), under `python/`;
 - `build/function.zip`: the `order_service` package and nothing else;
 - `build/template.yaml`: template.yaml pointing at both, ready for `sam deploy`.
 
@@ -16,6 +16,7 @@ byte-identical artifacts.
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "src" / "requirements.txt"
-PLATFORM = "aarch64-manylinux2014"
+# Lambda's python3.13 runtime is Amazon Linux 2023: glibc 2.34 on arm64.
+PLATFORM = "aarch64-manylinux_2_34"
 PYTHON_VERSION = "3.13"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _UV = [sys.executable, "-m", "uv"]
@@ -113,6 +115,8 @@ def build(out: Path, requirements: Path = REQUIREMENTS) -> dict[str, Path]:
     with tempfile.TemporaryDirectory() as scratch:
         layer_root = Path(scratch) / "layer"
         install_layer(requirements, layer_root / "python")
+        # Console scripts carry this machine's interpreter path, and Lambda never runs them.
+        shutil.rmtree(layer_root / "python" / "bin", ignore_errors=True)
         deterministic_zip(layer_root, out / "layer.zip")
     deterministic_zip(ROOT / "src" / "order_service", out / "function.zip", prefix="order_service/")
     (out / "template.yaml").write_text(packaged_template((ROOT / "template.yaml").read_text()))

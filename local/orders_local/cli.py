@@ -18,7 +18,8 @@ from rich.table import Table
 from orders_local.dead_letters import peek, redrive, source_queue_of
 from orders_local.demo import DemoReport, run_demo
 from orders_local.intrinsics import UnsupportedConstructError
-from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, StackOptions
+from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, StackOptions, StoreKind
+from orders_local.postgres import ServerUnavailableError
 from orders_local.provision import aws_client
 from orders_local.state import StackState
 
@@ -33,6 +34,9 @@ errors = Console(stderr=True, soft_wrap=True)
 TemplateOption = Annotated[Path, typer.Option("--template", help="The SAM template to run.")]
 ParameterOption = Annotated[
     list[str] | None, typer.Option("--parameter", "-p", help="Template parameter override, NAME=VALUE.")
+]
+StoreOption = Annotated[
+    str, typer.Option("--store", help="dynamodb, or postgres (a fresh database on ORDERS_DATABASE_URL's server).")
 ]
 RunnerOption = Annotated[
     str, typer.Option("--runner", help="workers (processes over the Lambda Runtime API) or in-process (for tests).")
@@ -55,7 +59,7 @@ def _start(options: StackOptions) -> LocalStack:
     except UnsupportedConstructError as error:
         errors.print(f"[red]The local stack cannot run this template:[/red] {error}")
         raise typer.Exit(2) from None
-    except ValueError as error:
+    except (ValueError, ServerUnavailableError) as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
 
@@ -93,9 +97,11 @@ def up(
         bool, typer.Option("--raw-logs", help="Print the functions' JSON log lines as they are.")
     ] = False,
     runner: RunnerOption = "workers",
+    store: StoreOption = "dynamodb",
 ) -> None:
     """Start everything and keep it running until Ctrl-C."""
     options = StackOptions(
+        store=_store(store),
         template=template,
         parameters=_parameters(parameter),
         runner=_runner(runner),
@@ -127,9 +133,11 @@ def demo(
     template: TemplateOption = DEFAULT_TEMPLATE,
     parameter: ParameterOption = None,
     runner: RunnerOption = "workers",
+    store: StoreOption = "dynamodb",
 ) -> None:
     """Start the stack, drive a mixed workload through the API, and check every outcome."""
     options = StackOptions(
+        store=_store(store),
         template=template,
         parameters=_parameters(parameter),
         runner=_runner(runner),
@@ -137,7 +145,9 @@ def demo(
         echo_logs=show_logs,
         stack_name="orders-demo",
     )
-    console.print(f"Starting the local stack from {template.name} ({runner} runner, AWS delays x{time_scale}) ...")
+    console.print(
+        f"Starting the local stack from {template.name} ({runner} runner, {store} store, AWS delays x{time_scale}) ..."
+    )
     stack = _start(options)
     try:
         console.print(f"API at {stack.api_url}")
@@ -197,10 +207,12 @@ def invoke(
     template: TemplateOption = DEFAULT_TEMPLATE,
     parameter: ParameterOption = None,
     runner: RunnerOption = "workers",
+    store: StoreOption = "dynamodb",
 ) -> None:
     """Invoke one function once, in a fresh stack: its result on stdout, its logs on stderr."""
     payload = json.loads(sys.stdin.read() if str(event) == "-" else event.read_text())
     options = StackOptions(
+        store=_store(store),
         template=template,
         parameters=_parameters(parameter),
         runner=_runner(runner),
@@ -262,6 +274,14 @@ def _runner(value: str) -> RunnerKind:
     if value == "in-process":
         return "in-process"
     raise typer.BadParameter("choose workers or in-process", param_hint="--runner")
+
+
+def _store(value: str) -> StoreKind:
+    if value == "dynamodb":
+        return "dynamodb"
+    if value == "postgres":
+        return "postgres"
+    raise typer.BadParameter("choose dynamodb or postgres", param_hint="--store")
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Starts the whole stack from template.yaml: emulator, resources, functions, event sources."""
 
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any, Literal
 from orders_local.emulator import Emulator
 from orders_local.http_client import JsonClient
 from orders_local.logs import LogBook
+from orders_local.postgres import LocalDatabase, admin_url
 from orders_local.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
 from orders_local.runtime.in_process import InProcessRunner
 from orders_local.runtime.invocation import Invocation, Runner
@@ -17,11 +19,13 @@ from orders_local.sources import EventSource
 from orders_local.sources.api_gateway import ApiGateway
 from orders_local.sources.pacing import Pacing
 from orders_local.sources.rules import RuleInvoker
+from orders_local.sources.schedules import Scheduler
 from orders_local.sources.sqs import SqsPoller
 from orders_local.sources.streams import StreamPoller
 from orders_local.template import REGION, FunctionSpec, Stack
 
 RunnerKind = Literal["workers", "in-process"]
+StoreKind = Literal["dynamodb", "postgres"]
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
@@ -36,6 +40,8 @@ class StackOptions:
     start_sources: bool = True
     echo_logs: bool = False
     pretty_logs: bool = True
+    store: StoreKind = "dynamodb"
+    database_url: str = field(default_factory=admin_url)
 
 
 def function_base_environment(endpoint_url: str) -> dict[str, str]:
@@ -56,10 +62,15 @@ class LocalStack:
         self.logs = LogBook(echo=self.options.echo_logs, pretty=self.options.pretty_logs)
         self.emulator = Emulator().start()
         self.endpoint_url = self.emulator.endpoint_url
+        self.database: LocalDatabase | None = None
+        self.notices: list[str] = []
+        parameters = dict(self.options.parameters)
+        if self.options.store == "postgres":
+            parameters.update(self._start_database())
         self.stack = Stack.from_file(
             self.options.template,
             stack_name=self.options.stack_name,
-            parameter_overrides=self.options.parameters,
+            parameter_overrides=parameters,
             endpoint_url=self.endpoint_url,
         )
         self.resources: Provisioned = provision(self.stack, self.endpoint_url)
@@ -68,10 +79,20 @@ class LocalStack:
         self.sqs_pollers: list[SqsPoller] = []
         self.stream_pollers: list[StreamPoller] = []
         self.rule_invokers: list[RuleInvoker] = []
+        self.schedulers: list[Scheduler] = []
         self.api: ApiGateway | None = None
-        self.notices: list[str] = []
         if self.options.start_sources:
             self._start_sources()
+
+    def _start_database(self) -> dict[str, str]:
+        """A fresh database for this stack, its credentials in the emulator's Secrets Manager."""
+        name = f"orders_{self.options.stack_name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+        self.database = LocalDatabase(self.options.database_url, name)
+        arn = self.client("secretsmanager").create_secret(
+            Name=f"{self.options.stack_name}/database", SecretString=self.database.secret_string()
+        )["ARN"]
+        self.notices.append(f"Orders are stored in PostgreSQL database {name} (dropped when the stack stops).")
+        return {"OrderStore": "postgres", "DatabaseSecretArn": arn, "DatabaseName": name, "DatabaseSslMode": "prefer"}
 
     def _runner(self) -> Runner:
         base = function_base_environment(self.endpoint_url)
@@ -104,6 +125,18 @@ class LocalStack:
                         stream,
                         stream_arn=self.resources.stream_arns[stream.table_logical_id],
                         streams=self.client("dynamodbstreams"),
+                        sqs=sqs,
+                        destination_url=None if destination is None else self.resources.queue_url_for_arn(destination),
+                        pacing=self.pacing,
+                    )
+                )
+            for schedule in function.schedule_sources:
+                destination = function.async_config.on_failure_arn
+                self.schedulers.append(
+                    Scheduler(
+                        self.runner,
+                        function,
+                        schedule,
                         sqs=sqs,
                         destination_url=None if destination is None else self.resources.queue_url_for_arn(destination),
                         pacing=self.pacing,
@@ -160,7 +193,7 @@ class LocalStack:
 
     @property
     def sources(self) -> list[EventSource]:
-        return [*self.sqs_pollers, *self.stream_pollers, *self.rule_invokers]
+        return [*self.sqs_pollers, *self.stream_pollers, *self.rule_invokers, *self.schedulers]
 
     def idle(self) -> bool:
         """Nothing in flight: every source queue empty and every stream caught up."""
@@ -169,7 +202,9 @@ class LocalStack:
         queues = [poller.queue_url for poller in self.sqs_pollers] + [
             invoker.queue_url for invoker in self.rule_invokers
         ]
-        return all(self.queue_depth(url) == 0 for url in queues)
+        if not all(self.queue_depth(url) == 0 for url in queues):
+            return False
+        return self.database is None or self.database.pending_outbox() == 0
 
     def wait_until_idle(self, timeout: float, *, settle: float = 1.0) -> bool:
         """True once the stack stayed idle for `settle` seconds, False at the timeout."""
@@ -193,6 +228,8 @@ class LocalStack:
             source.join(timeout=5)
         self.runner.close()
         self.emulator.stop()
+        if self.database is not None:
+            self.database.drop()
 
     def __enter__(self) -> "LocalStack":
         return self

@@ -127,6 +127,25 @@ class RuleSource:
 
 
 @dataclass(frozen=True)
+class ScheduleSource:
+    name: str
+    period_seconds: int
+
+
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+def _rate_seconds(expression: str, where: str) -> int:
+    """`rate(5 minutes)` -> 300. Cron expressions are not emulated."""
+    if not (expression.startswith("rate(") and expression.endswith(")")):
+        raise UnsupportedConstructError(f"schedule expression {expression}", where, "only rate(...) is emulated")
+    value, _, unit = expression[5:-1].strip().partition(" ")
+    if unit not in _RATE_UNITS or not value.isdigit():
+        raise UnsupportedConstructError(f"schedule expression {expression}", where)
+    return int(value) * _RATE_UNITS[unit]
+
+
+@dataclass(frozen=True)
 class AsyncInvokeConfig:
     maximum_retry_attempts: int = 2
     maximum_event_age_seconds: int = 21600
@@ -148,6 +167,7 @@ class FunctionSpec:
     sqs_sources: tuple[SqsSource, ...] = ()
     stream_sources: tuple[StreamSource, ...] = ()
     rule_sources: tuple[RuleSource, ...] = ()
+    schedule_sources: tuple[ScheduleSource, ...] = ()
     async_config: AsyncInvokeConfig = field(default_factory=AsyncInvokeConfig)
 
     @property
@@ -333,6 +353,7 @@ class Stack:
         sqs: list[SqsSource] = []
         streams: list[StreamSource] = []
         rules: list[RuleSource] = []
+        schedules: list[ScheduleSource] = []
         for event_name, event in properties.get("Events", {}).items():
             where = f"{logical_id}.Events.{event_name}"
             kind, spec = event["Type"], event.get("Properties", {})
@@ -405,6 +426,10 @@ class Stack:
                         name=event_name, bus_name=str(spec.get("EventBusName", "default")), pattern=spec["Pattern"]
                     )
                 )
+            elif kind == "Schedule":
+                _only(spec, {"Schedule", "Enabled", "Description", "Name"}, where)
+                if spec.get("Enabled", True):
+                    schedules.append(ScheduleSource(event_name, _rate_seconds(str(spec["Schedule"]), where)))
             else:
                 raise UnsupportedConstructError(f"event source type {kind}", where)
         return FunctionSpec(
@@ -423,6 +448,7 @@ class Stack:
             sqs_sources=tuple(sqs),
             stream_sources=tuple(streams),
             rule_sources=tuple(rules),
+            schedule_sources=tuple(schedules),
             async_config=_async_config(properties.get("EventInvokeConfig", {}), logical_id),
         )
 

@@ -39,6 +39,20 @@ class PublishError(RuntimeError):
     """The event bus did not accept an event."""
 
 
+class StoreUnavailableError(RuntimeError):
+    """The order store could not be reached, or lost the connection mid-transaction.
+
+    Nothing of the failed unit of work was written; the caller may retry."""
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """One stored change: `before` is None for a new order."""
+
+    before: Order | None
+    after: Order
+
+
 @dataclass(frozen=True)
 class OrderPage:
     orders: tuple[Order, ...]
@@ -81,6 +95,13 @@ class Email:
     recipient: str
     subject: str
     body: str
+
+
+class ChangeOutbox(Protocol):
+    """Stored changes not yet announced (the PostgreSQL store's outbox)."""
+
+    def publish_pending(self, limit: int, publish: Callable[[OrderChange], object]) -> int:
+        """Hand up to `limit` changes to `publish`, oldest first; return how many were published."""
 
 
 class EmailSender(Protocol):

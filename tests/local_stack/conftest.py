@@ -29,3 +29,11 @@ def order_stack() -> Iterator[LocalStack]:
     """The service's own template, with worker processes."""
     with LocalStack(StackOptions(stack_name="workers", time_scale=0.02)) as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def postgres_order_stack(postgres_server: str) -> Iterator[LocalStack]:
+    """The service's template with the PostgreSQL store, its outbox relayed on the schedule."""
+    options = StackOptions(stack_name="workers-pg", time_scale=0.02, store="postgres", database_url=postgres_server)
+    with LocalStack(options) as stack:
+        yield stack

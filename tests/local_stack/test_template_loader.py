@@ -59,7 +59,12 @@ def test_an_unsupported_event_source_is_named_with_its_function_and_event() -> N
                 "Type": "AWS::Serverless::Function",
                 "Properties": {
                     "Handler": "a.b",
-                    "Events": {"Nightly": {"Type": "Schedule", "Properties": {"Schedule": "rate(1 day)"}}},
+                    "Events": {
+                        "Clicks": {
+                            "Type": "Kinesis",
+                            "Properties": {"Stream": "arn:aws:kinesis:us-east-1:123456789012:stream/c"},
+                        }
+                    },
                 },
             }
         }
@@ -68,12 +73,22 @@ def test_an_unsupported_event_source_is_named_with_its_function_and_event() -> N
     with pytest.raises(UnsupportedConstructError) as error:
         Stack(document).functions()
 
-    assert (error.value.construct, error.value.resource) == ("event source type Schedule", "Fn.Events.Nightly")
+    assert (error.value.construct, error.value.resource) == ("event source type Kinesis", "Fn.Events.Clicks")
 
 
 def test_an_unknown_parameter_override_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown template parameter"):
         Stack.from_file(ROOT / "template.yaml", parameter_overrides={"Nope": "1"})
+
+
+def test_a_cron_schedule_is_refused_by_name() -> None:
+    event = {"Type": "Schedule", "Properties": {"Schedule": "cron(0 12 * * ? *)"}}
+    document = minimal(
+        {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "a.b", "Events": {"Noon": event}}}}
+    )
+
+    with pytest.raises(UnsupportedConstructError, match=r"schedule expression cron\(0 12"):
+        Stack(document).functions()
 
 
 def test_conditions_decide_which_resources_exist() -> None:

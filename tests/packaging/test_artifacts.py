@@ -26,7 +26,6 @@ NOT_FOR_LAMBDA = (
     "flask",
     "werkzeug",
     "yaml",
-    "psycopg",
 )
 
 
@@ -58,6 +57,8 @@ def test_the_layer_holds_the_arm64_python_3_13_runtime_dependencies(artifacts: d
         "botocore",
         "aws_xray_sdk",
         "snapshot_restore_py.py",
+        "psycopg",
+        "psycopg_binary",
     } <= packages
     assert not any(name.endswith(("x86_64-linux-gnu.so", ".pyc")) for name in names)
 
@@ -72,6 +73,14 @@ def test_the_code_zip_holds_the_service_package_only(artifacts: dict[str, Path])
     assert top_level(artifacts["function"]) == {"order_service"}
     with zipfile.ZipFile(artifacts["function"]) as code:
         assert "order_service/handlers/api.py" in code.namelist()
+
+
+def test_nothing_in_the_layer_depends_on_the_machine_that_built_it(artifacts: dict[str, Path]) -> None:
+    machine_paths = (sys.prefix.encode(), str(ROOT).encode())
+    with zipfile.ZipFile(artifacts["layer"]) as layer:
+        tainted = [name for name in layer.namelist() if any(path in layer.read(name) for path in machine_paths)]
+
+    assert tainted == []
 
 
 def test_building_twice_gives_byte_identical_artifacts(artifacts: dict[str, Path], tmp_path: Path) -> None:

@@ -8,9 +8,18 @@ import pytest
 
 from tests.template.conftest import of_type
 
-SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL)", re.IGNORECASE)
-# X-Ray's trace-writing actions cannot be scoped to a resource; nothing else may use "*".
-ACTIONS_THAT_REQUIRE_STAR = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+SECRET_NAME = re.compile(r"(PASSWORD|SECRET(?!_ARN$)|TOKEN|PRIVATE|CREDENTIAL)", re.IGNORECASE)
+# X-Ray's trace-writing actions and Lambda's VPC attachment (EC2 network interfaces) cannot be
+# scoped to a resource; nothing else may use "*".
+ACTIONS_THAT_REQUIRE_STAR = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+}
 
 
 def functions(resources: dict[str, Any]) -> dict[str, Any]:
@@ -24,11 +33,15 @@ def role_of(function: dict[str, Any], resources: dict[str, Any]) -> dict[str, An
 
 
 def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        statement
-        for policy in role["Properties"].get("Policies", [])
-        for statement in policy["PolicyDocument"]["Statement"]
-    ]
+    """Every statement, conditional ones (`Fn::If [cond, statement, AWS::NoValue]`) included."""
+    found: list[dict[str, Any]] = []
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                found.extend(branch for branch in statement["Fn::If"][1:] if branch != {"Ref": "AWS::NoValue"})
+            else:
+                found.append(statement)
+    return found
 
 
 def as_list(value: Any) -> list[Any]:
@@ -163,7 +176,11 @@ def test_every_function_has_error_and_throttle_alarms(resources: dict[str, Any])
 
 def test_process_order_has_reserved_concurrency_and_an_on_failure_destination(resources: dict[str, Any]) -> None:
     assert resources["ProcessOrderFunction"]["Properties"]["ReservedConcurrentExecutions"] > 0
-    (config,) = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+    (config,) = [
+        config
+        for config in of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+        if config["Properties"]["FunctionName"] == {"Ref": "ProcessOrderFunction"}
+    ]
     assert config["Properties"]["MaximumRetryAttempts"] == 2
     assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["ProcessOrderFailureQueue", "Arn"]

@@ -1,26 +1,19 @@
 """EventBridge rules with Lambda targets, invoked asynchronously.
 
 moto matches events against the rule's pattern and delivers them to an internal queue
-(it cannot invoke Lambda). From there each event is invoked with async semantics
-(see docs/local-stack.md for the AWS pages):
-- up to MaximumRetryAttempts retries (default 2), one minute before the second attempt and
-  two minutes before the third;
-- an event older than MaximumEventAgeInSeconds is not retried;
-- when retries are exhausted, the event and the error go to the on-failure destination.
+(it cannot invoke Lambda). From there each event is invoked asynchronously, with Lambda's
+retries and on-failure destination (`async_invoke.py`).
 """
 
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from orders_local.runtime.invocation import Runner
-from orders_local.sources.destinations import async_failure_record
+from orders_local.sources.async_invoke import AsyncInvoker
 from orders_local.sources.pacing import Pacing
 from orders_local.template import ACCOUNT_ID, FunctionSpec
-
-_RETRY_DELAYS_SECONDS = (60, 120)
 
 
 class RuleInvoker:
@@ -43,8 +36,7 @@ class RuleInvoker:
         self._pacing = pacing
         self._in_flight = 0
         self._lock = threading.Lock()
-        self.events_to_destination = 0
-        self.retries = 0
+        self._async = AsyncInvoker(runner, function, sqs=sqs, destination_url=destination_url, pacing=pacing)
         limit = function.reserved_concurrency or concurrency
         self._pool = ThreadPoolExecutor(
             max_workers=min(limit, concurrency), thread_name_prefix=f"async-{function.logical_id}"
@@ -81,30 +73,9 @@ class RuleInvoker:
             event = json.loads(message["Body"])
             # moto's envelope lacks `account`, which every EventBridge event carries.
             event.setdefault("account", ACCOUNT_ID)
-            received = time.time()
-            attempts = 0
-            while True:
-                invocation = self._runner.invoke(self.function, event)
-                attempts += 1
-                if invocation.ok:
-                    break
-                age = time.time() - received
-                if age > self.function.async_config.maximum_event_age_seconds:
-                    self._fail(event, invocation, "EventAgeExceeded", attempts)
-                    break
-                if attempts > self.function.async_config.maximum_retry_attempts:
-                    self._fail(event, invocation, "RetriesExhausted", attempts)
-                    break
-                self.retries += 1
-                if self._pacing.wait(_RETRY_DELAYS_SECONDS[min(attempts, len(_RETRY_DELAYS_SECONDS)) - 1]):
-                    return  # stopping: the message stays on the internal queue
-            self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            self._async.invoke(event)
+            if not self._pacing.stopping.is_set():
+                self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         finally:
             with self._lock:
                 self._in_flight -= 1
-
-    def _fail(self, event: Any, invocation: Any, condition: str, attempts: int) -> None:
-        self.events_to_destination += 1
-        if self._destination_url is not None:
-            body = async_failure_record(self.function, event, invocation, condition=condition, attempts=attempts)
-            self._sqs.send_message(QueueUrl=self._destination_url, MessageBody=body)

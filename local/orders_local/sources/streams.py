@@ -99,6 +99,9 @@ class StreamPoller:
             for shard in shards
         }
         buffers: dict[str, list[Mapping[str, Any]]] = {shard_id: [] for shard_id in iterators}
+        # When each shard's buffer got its oldest record: a batch is cut once it is full or
+        # has waited MaximumBatchingWindowInSeconds, and records keep arriving meanwhile.
+        waiting_since: dict[str, float] = {}
         while not self._pacing.stopping.is_set():
             fetched = 0
             for shard_id, iterator in list(iterators.items()):
@@ -111,12 +114,15 @@ class StreamPoller:
                 iterators[shard_id] = response.get("NextShardIterator", iterator)
                 records = response.get("Records", [])
                 fetched += len(records)
+                if records and not buffers[shard_id]:
+                    waiting_since[shard_id] = time.monotonic()
                 buffers[shard_id].extend(records)
             self._caught_up = fetched == 0 and not any(buffers.values())
             for shard_id, buffer in buffers.items():
-                while buffer and not self._pacing.stopping.is_set():
-                    if len(buffer) < self.source.batch_size and self.source.batching_window_seconds:
-                        self._pacing.stopping.wait(self.source.batching_window_seconds)
+                window_over = time.monotonic() - waiting_since.get(shard_id, 0.0) >= self.source.batching_window_seconds
+                while buffer and (len(buffer) >= self.source.batch_size or window_over):
+                    if self._pacing.stopping.is_set():
+                        return
                     batch = buffer[: self.source.batch_size]
                     del buffer[: len(batch)]
                     self._busy = True
@@ -124,6 +130,7 @@ class StreamPoller:
                         self._deliver(shard_id, batch)
                     finally:
                         self._busy = False
+                    waiting_since[shard_id] = time.monotonic() if buffer else 0.0
             if fetched == 0:
                 self._pacing.stopping.wait(0.1)
 

@@ -59,6 +59,8 @@ def to_item(order: Order) -> dict[str, "AttributeValueTypeDef"]:
     }
     if order.reason is not None:
         item["reason"] = {"S": order.reason}
+    if order.idempotency_key is not None:
+        item["idempotency_key"] = {"S": order.idempotency_key}
     if order.request_fingerprint is not None:
         item["request_fingerprint"] = {"S": order.request_fingerprint}
     return item
@@ -90,5 +92,6 @@ def from_item(item: Mapping[str, Any]) -> Order:
         created_at=datetime.fromisoformat(item["created_at"]["S"]),
         updated_at=datetime.fromisoformat(item["updated_at"]["S"]),
         version=int(item["version"]["N"]),
+        idempotency_key=_optional_string(item, "idempotency_key"),
         request_fingerprint=_optional_string(item, "request_fingerprint"),
     )

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from order_service.adapters.dynamodb_items import from_item
-from order_service.services.announcements import OrderChange
+from order_service.ports import OrderChange
 
 
 def order_change(record: Mapping[str, Any]) -> OrderChange | None:

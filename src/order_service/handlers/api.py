@@ -13,17 +13,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from snapshot_restore_py import register_before_snapshot
 
-from order_service.adapters.aws_clients import dynamodb_client
-from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
+from order_service.adapters.order_store import order_repository
 from order_service.handlers.responses import error_response, json_response, validation_errors
 from order_service.models.order import CustomerId, OrderId, OrderPageView, OrderView, PlaceOrderRequest
 from order_service.observability import logger, metrics, tracer
-from order_service.ports import InvalidPageTokenError, OrderNotFoundError
+from order_service.ports import InvalidPageTokenError, OrderNotFoundError, StoreUnavailableError
 from order_service.services import order_service
 from order_service.settings import ApiSettings, load_settings
 
 settings = load_settings(ApiSettings)
-orders = DynamoDbOrderRepository(dynamodb_client(settings), settings.orders_table_name)
+orders = order_repository(settings)
 app = APIGatewayRestResolver(enable_validation=True)
 
 IdempotencyKey = Annotated[
@@ -124,9 +123,11 @@ def idempotency_key_reused(error: order_service.IdempotencyKeyReusedError) -> Re
 
 @app.exception_handler(ClientError)
 @app.exception_handler(BotoCoreError)
+@app.exception_handler(StoreUnavailableError)
 def dependency_unavailable(error: Exception) -> Response[str]:
-    # Retries already ran inside botocore; the client may safely retry later.
-    logger.exception("A backing AWS service failed after retries")
+    # Retries already ran inside botocore, and a lost database transaction wrote nothing:
+    # the client may safely retry.
+    logger.exception("A backing service failed")
     return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "Temporarily unavailable, retry later", retry_after=1)
 
 

@@ -9,8 +9,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from order_service.adapters.aws_clients import dynamodb_client
-from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
+from order_service.adapters.order_store import order_repository
 from order_service.models.events import OrderPlaced
 from order_service.models.order import OrderStatus
 from order_service.observability import logger, metrics, tracer
@@ -19,7 +18,7 @@ from order_service.services.rules import OrderRules
 from order_service.settings import ProcessOrderSettings, load_settings
 
 settings = load_settings(ProcessOrderSettings)
-orders = DynamoDbOrderRepository(dynamodb_client(settings), settings.orders_table_name)
+orders = order_repository(settings)
 rules = OrderRules(max_totals=settings.max_order_totals)
 
 _METRIC_BY_STATUS = {OrderStatus.COMPLETED: "OrderCompleted", OrderStatus.REJECTED: "OrderRejected"}

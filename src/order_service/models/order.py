@@ -96,6 +96,7 @@ class Order(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    idempotency_key: str | None = None
     request_fingerprint: str | None = None
 
     @property

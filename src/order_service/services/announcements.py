@@ -6,20 +6,11 @@ unannounced: a new order becomes `OrderPlaced` on the event bus; a final status 
 the customer's notification on the queue.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from enum import StrEnum
 
 from order_service.models.events import Notification, OrderPlaced
-from order_service.models.order import Order
-from order_service.ports import NotificationQueue, OrderEventPublisher
-
-
-@dataclass(frozen=True)
-class OrderChange:
-    """One stored change: `before` is None for a new order."""
-
-    before: Order | None
-    after: Order
+from order_service.ports import ChangeOutbox, NotificationQueue, OrderChange, OrderEventPublisher
 
 
 class Announcement(StrEnum):
@@ -37,3 +28,23 @@ def announce(change: OrderChange, *, events: OrderEventPublisher, notifications:
         notifications.enqueue(Notification.of(after))
         return Announcement.NOTIFICATION_QUEUED
     return Announcement.NOTHING
+
+
+def relay_changes(
+    outbox: ChangeOutbox,
+    *,
+    events: OrderEventPublisher,
+    notifications: NotificationQueue,
+    batch_size: int = 100,
+    time_left: Callable[[], bool] = lambda: True,
+) -> int:
+    """Announce every pending change of the outbox, batch after batch, while time is left."""
+    relayed = 0
+    while time_left():
+        published = outbox.publish_pending(
+            batch_size, lambda change: announce(change, events=events, notifications=notifications)
+        )
+        relayed += published
+        if published < batch_size:
+            break
+    return relayed

@@ -79,6 +79,7 @@ def place_order(
         status=OrderStatus.PENDING,
         created_at=now,
         updated_at=now,
+        idempotency_key=idempotency_key,
         request_fingerprint=request_fingerprint(request) if idempotency_key is not None else None,
     )
     try:

@@ -1,0 +1,69 @@
+"""A database of the stack's own on a PostgreSQL server of this machine: created and migrated
+at start, its credentials handed to the functions through (emulated) Secrets Manager, dropped
+at the end."""
+
+import json
+import os
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from order_service.adapters.postgres.migrate import migrate
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def admin_url() -> str:
+    """Where to create databases: ORDERS_DATABASE_URL, or the local server with trust auth."""
+    return os.environ.get("ORDERS_DATABASE_URL", DEFAULT_ADMIN_URL)
+
+
+class ServerUnavailableError(RuntimeError):
+    """No PostgreSQL server where ORDERS_DATABASE_URL points."""
+
+
+class LocalDatabase:
+    def __init__(self, server_url: str, name: str) -> None:
+        self.name = name
+        self._server_url = server_url
+        try:
+            with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as admin:
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.OperationalError as error:
+            raise ServerUnavailableError(
+                f"no PostgreSQL server at {server_url} ({error}); point ORDERS_DATABASE_URL at one, e.g. "
+                "postgresql://postgres@127.0.0.1:5432/postgres"
+            ) from None
+        self.params: dict[str, Any] = {**conninfo_to_dict(server_url), "dbname": name}
+        with psycopg.connect(**self.params) as connection:
+            migrate(connection)
+
+    @property
+    def url(self) -> str:
+        params = self.params
+        credentials = params.get("user", "postgres") + (f":{params['password']}" if params.get("password") else "")
+        return f"postgresql://{credentials}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{self.name}"
+
+    def secret_string(self) -> str:
+        """The secret as RDS writes one."""
+        return json.dumps(
+            {
+                "engine": "postgres",
+                "username": self.params.get("user", "postgres"),
+                "password": self.params.get("password", ""),
+                "host": self.params.get("host", "127.0.0.1"),
+                "port": int(self.params.get("port", 5432)),
+                "dbname": self.name,
+            }
+        )
+
+    def pending_outbox(self) -> int:
+        with psycopg.connect(**self.params) as connection:
+            row = connection.execute("SELECT count(*) FROM order_outbox WHERE published_at IS NULL").fetchone()
+        return int(row[0]) if row else 0
+
+    def drop(self) -> None:
+        with psycopg.connect(self._server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))

@@ -1,0 +1,52 @@
+"""`relay_outbox`: the PostgreSQL store's outbox -> OrderPlaced events and notifications.
+
+Runs on a schedule (and may be invoked at any time): it publishes every pending change,
+oldest first, and marks each only once the bus or the queue accepted it. It does for the
+PostgreSQL store what the table's stream and `announce_order_changes` do for DynamoDB.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from order_service.adapters.aws_clients import events_client, sqs_client
+from order_service.adapters.eventbridge_publisher import EventBridgePublisher
+from order_service.adapters.postgres.credentials import database_from_settings
+from order_service.adapters.postgres.orders import PostgresOutbox
+from order_service.adapters.sqs_notification_queue import SqsNotificationQueue
+from order_service.observability import logger, metrics, tracer
+from order_service.services.announcements import relay_changes
+from order_service.settings import RelaySettings, load_settings
+
+settings = load_settings(RelaySettings)
+outbox = PostgresOutbox(database_from_settings(settings))
+publisher = EventBridgePublisher(
+    events_client(settings), bus_name=settings.event_bus_name, source=settings.event_source
+)
+notifications = SqsNotificationQueue(sqs_client(settings), settings.notification_queue_url)
+
+# Stop starting new batches when less than this is left of the invocation.
+_SAFETY_MARGIN_MS = 3_000
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        relayed = relay_changes(
+            outbox,
+            events=publisher,
+            notifications=notifications,
+            batch_size=settings.relay_batch_size,
+            time_left=lambda: context.get_remaining_time_in_millis() > _SAFETY_MARGIN_MS,
+        )
+    except Exception:
+        metrics.add_metric(name="AnnouncementFailed", unit=MetricUnit.Count, value=1)
+        logger.exception("Relaying the outbox failed; the rest waits for the next run")
+        raise
+    if relayed:
+        logger.info("Outbox relayed", extra={"changes": relayed})
+        metrics.add_metric(name="ChangesRelayed", unit=MetricUnit.Count, value=relayed)
+    return {"relayed": relayed}
