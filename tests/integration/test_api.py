@@ -240,3 +240,15 @@ def test_the_snapstart_hook_warms_every_route_without_touching_aws(stack: Any) -
 
     assert api.warm_before_snapshot in [entry[0] for entry in snapshot_restore_py.get_before_snapshot()]
     assert table_calls() == before
+
+
+def test_a_body_that_is_not_utf8_text_answers_400(call_api: CallApi) -> None:
+    import base64
+
+    event = api_request("POST", "/orders", raw_body=base64.b64encode(b"\xb9\xff\x00").decode())
+    event["isBase64Encoded"] = True
+
+    answer = call_api(event)
+
+    assert answer.status == 400
+    assert fields_of(answer) == {"body"}

@@ -1,6 +1,8 @@
 """`api`: the HTTP API (API Gateway REST proxy), with validation and an OpenAPI document."""
 
+import json
 from datetime import UTC, datetime
+from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -14,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from snapshot_restore_py import register_before_snapshot
 
 from order_service.adapters.order_store import order_repository
-from order_service.handlers.responses import error_response, json_response, validation_errors
+from order_service.handlers.responses import error_response, error_responses, json_response, ok, validation_errors
 from order_service.models.order import CustomerId, OrderId, OrderPageView, OrderView, PlaceOrderRequest
 from order_service.observability import logger, metrics, tracer
 from order_service.ports import InvalidPageTokenError, OrderNotFoundError, StoreUnavailableError
@@ -41,7 +43,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@app.post("/orders", summary="Place an order", responses={201: {"description": "The order, pending"}})
+@app.post(
+    "/orders",
+    summary="Place an order",
+    responses={
+        **ok(OrderView, "The order, pending", HTTPStatus.CREATED),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.SERVICE_UNAVAILABLE),
+    },
+)
 @tracer.capture_method
 def place_order(request: PlaceOrderRequest, idempotency_key: IdempotencyKey = None) -> Response[OrderView]:
     placed = order_service.place_order(request, orders=orders, clock=utc_now, idempotency_key=idempotency_key)
@@ -56,13 +65,27 @@ def place_order(request: PlaceOrderRequest, idempotency_key: IdempotencyKey = No
     return json_response(HTTPStatus.CREATED, OrderView.of(placed.order), headers=headers)
 
 
-@app.get("/orders/<order_id>", summary="Get an order")
+@app.get(
+    "/orders/<order_id>",
+    summary="Get an order",
+    responses={
+        **ok(OrderView, "The order"),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
+    },
+)
 @tracer.capture_method
 def get_order(order_id: Annotated[OrderId, Path()]) -> OrderView:
     return OrderView.of(order_service.get_order(order_id, orders=orders))
 
 
-@app.get("/orders", summary="List a customer's orders, newest first")
+@app.get(
+    "/orders",
+    summary="List a customer's orders, newest first",
+    responses={
+        **ok(OrderPageView, "A page of orders"),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.SERVICE_UNAVAILABLE),
+    },
+)
 @tracer.capture_method
 def list_orders(
     customer_id: Annotated[CustomerId, Query()],
@@ -73,7 +96,16 @@ def list_orders(
     return OrderPageView(orders=[OrderView.of(order) for order in page.orders], next_token=page.next_token)
 
 
-@app.post("/orders/<order_id>/cancel", summary="Cancel a pending order")
+@app.post(
+    "/orders/<order_id>/cancel",
+    summary="Cancel a pending order",
+    responses={
+        **ok(OrderView, "The order, cancelled"),
+        **error_responses(
+            HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, HTTPStatus.SERVICE_UNAVAILABLE
+        ),
+    },
+)
 @tracer.capture_method
 def cancel_order(order_id: Annotated[OrderId, Path()]) -> OrderView:
     order = order_service.cancel_order(order_id, orders=orders, clock=utc_now)
@@ -85,12 +117,39 @@ def cancel_order(order_id: Annotated[OrderId, Path()]) -> OrderView:
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
-    return Response(HTTPStatus.OK, "application/json", app.get_openapi_json_schema(title="Order service", version="1"))
+    return Response(HTTPStatus.OK, "application/json", openapi_json())
+
+
+@cache
+def openapi_json() -> str:
+    """The API's OpenAPI document, built once per container.
+
+    Powertools documents a 422 `HTTPValidationError` on every route; this API answers invalid
+    requests with a 400 `ErrorBody` instead (and documents it), so that entry is dropped."""
+    document = json.loads(app.get_openapi_json_schema(title="Order service", version="1"))
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            refused = operation["responses"].get("422", {})
+            if "HTTPValidationError" in json.dumps(refused):
+                del operation["responses"]["422"]
+    document["components"]["schemas"].pop("HTTPValidationError", None)
+    document["components"]["schemas"].pop("ValidationError", None)
+    return json.dumps(document)
 
 
 @app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError) -> Response[str]:
     return error_response(HTTPStatus.BAD_REQUEST, "The request is invalid", errors=validation_errors(error))
+
+
+@app.exception_handler(UnicodeDecodeError)
+def body_is_not_text(error: UnicodeDecodeError) -> Response[str]:
+    # A binary body arrives base64-encoded; it cannot be JSON if it is not UTF-8 text.
+    return error_response(
+        HTTPStatus.BAD_REQUEST,
+        "The request is invalid",
+        errors=[{"field": "body", "message": "the body must be UTF-8 encoded JSON"}],
+    )
 
 
 @app.exception_handler(InvalidPageTokenError)

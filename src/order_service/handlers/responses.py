@@ -6,9 +6,36 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, Field
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where: body.items.0.quantity, query.limit, header.Idempotency-Key, ...")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API."""
+
+    message: str
+    errors: list[FieldError] | None = Field(default=None, description="The failing fields, for a 400 or 422")
+    current_status: str | None = Field(default=None, description="The order's status, for a 409")
+
+
+def error_responses(*statuses: HTTPStatus) -> dict[int, OpenAPIResponse]:
+    """OpenAPI entries for the error answers a route can give."""
+    return {
+        int(status): {"description": status.phrase, "content": {"application/json": {"model": ErrorBody}}}
+        for status in statuses
+    }
+
+
+def ok(model: type[BaseModel], description: str, status: HTTPStatus = HTTPStatus.OK) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI entry of a route's success answer."""
+    return {int(status): {"description": description, "content": {"application/json": {"model": model}}}}
 
 
 def json_response(status: HTTPStatus, body: ModelT, *, headers: dict[str, str] | None = None) -> Response[ModelT]:
