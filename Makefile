@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-runtime lint check-template unit package bootstrap clean
+.PHONY: demo test test-runtime lint check-template unit soak package bootstrap clean
 
 ## demo: run the whole pipeline locally and print what happened
 demo: bootstrap
@@ -36,6 +36,11 @@ check-template: bootstrap
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python -m tools.package --check
 
+## soak: 2,000 orders under faults and hostile input, on both stores, with the accounting
+soak: bootstrap
+	$(BIN)/orders soak --orders 2000 --store dynamodb
+	$(BIN)/orders soak --orders 2000 --store postgres
+
 ## package: build/function.zip, build/layer.zip (arm64, Python 3.13) and build/template.yaml
 package: bootstrap
 	$(BIN)/python -m tools.package --out build
@@ -47,7 +52,7 @@ unit: bootstrap
 PYTHON_RUNTIME ?= python3.13
 test-runtime: bootstrap
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-runtime $(BIN)/uv sync --frozen --python $(PYTHON_RUNTIME)
-	.venv-runtime/bin/pytest -p no:cacheprovider
+	.venv-runtime/bin/pytest -p no:cacheprovider -m "not soak"
 
 clean:
 	rm -rf $(VENV) .venv-runtime .pytest_cache .mypy_cache .ruff_cache .hypothesis build

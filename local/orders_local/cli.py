@@ -15,13 +15,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from orders_local.dead_letters import peek, redrive, source_queue_of
+from orders_local.dead_letters import failure_reasons, peek, redrive, source_queue_of
 from orders_local.demo import DemoReport, run_demo
 from orders_local.intrinsics import UnsupportedConstructError
 from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, StackOptions, StoreKind
 from orders_local.postgres import ServerUnavailableError
 from orders_local.provision import aws_client
-from orders_local.state import StackState
+from orders_local.soak import SoakReport, run_soak
+from orders_local.state import LOG_FILE, StackState
 
 app = typer.Typer(help="Run the order service locally: no Docker, no AWS account, no network.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and redrive dead-letter queues of a running `orders up`.", no_args_is_help=True)
@@ -109,6 +110,7 @@ def up(
         api_port=port,
         echo_logs=True,
         pretty_logs=not raw_logs,
+        log_file=LOG_FILE,
     )
     stack = _start(options)
     StackState(stack.endpoint_url, stack.api_url, stack.resources.queue_urls, os.getpid()).save()
@@ -201,6 +203,57 @@ def _print_report(stack: LocalStack, report: DemoReport) -> None:
 
 
 @app.command()
+def soak(
+    orders: Annotated[int, typer.Option(help="Orders to place.")] = 2000,
+    clients: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 8,
+    fault_rate: Annotated[float, typer.Option(help="Share of AWS calls throttled or failed with a 5xx.")] = 0.10,
+    time_scale: Annotated[float, typer.Option(help="Scale AWS's retry delays.")] = 0.1,
+    store: StoreOption = "dynamodb",
+    template: TemplateOption = DEFAULT_TEMPLATE,
+) -> None:
+    """Drive the pipeline under faults and hostile input; exit 1 on any discrepancy."""
+    options = StackOptions(
+        template=template, time_scale=time_scale, store=_store(store), stack_name="orders-soak", echo_logs=False
+    )
+    console.print(f"Soak: {orders} orders, {clients} clients, {fault_rate:.0%} of AWS calls failing, {store} store")
+    stack = _start(options)
+    try:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as bar:
+            task = bar.add_task("HTTP requests", total=None)
+            report = run_soak(
+                stack, orders=orders, clients=clients, fault_rate=fault_rate, progress=lambda n: bar.advance(task, n)
+            )
+        _print_report(stack, report.demo)
+        _print_soak(report)
+    finally:
+        stack.close()
+    if not report.ok:
+        for problem in [*report.problems, *report.demo.problems][:30]:
+            errors.print(f"[red]x[/red] {problem}")
+        raise typer.Exit(1)
+    console.print("[bold green]Nothing lost, nothing doubled, no 5xx, no address in the logs.[/bold green]")
+
+
+def _print_soak(report: SoakReport) -> None:
+    faults = Table(title="Faults injected", header_style="bold")
+    faults.add_column("Kind")
+    faults.add_column("Count", justify="right")
+    for kind, count in sorted(report.faults.items()):
+        faults.add_row(kind, str(count))
+    console.print(faults)
+    retries = Table(title="Retries absorbed", header_style="bold")
+    retries.add_column("Where")
+    retries.add_column("Count", justify="right")
+    for where, count in sorted(report.retries.items()):
+        retries.add_row(where, str(count))
+    retries.add_row("dead letters redriven, each e-mailed once", str(report.redriven))
+    console.print(retries)
+    console.print(f"Soak duration: {report.duration_seconds:.1f} s")
+
+
+@app.command()
 def invoke(
     function: Annotated[str, typer.Argument(help="Logical id of the function in the template.")],
     event: Annotated[Path, typer.Option("--event", "-e", help="JSON file with the event ('-' for stdin).")],
@@ -242,11 +295,12 @@ def dlq_list(queue: Annotated[str, typer.Argument(help="Logical id of the dead-l
     state = StackState.load()
     sqs = aws_client("sqs", state.endpoint_url)
     letters = peek(sqs, _queue_url(state, queue))
+    reasons = failure_reasons(LOG_FILE.read_text(encoding="utf-8").split("\n")) if LOG_FILE.exists() else {}
     table = Table(title=f"{queue}: {len(letters)} message(s)", header_style="bold")
-    for column in ("Message id", "Receives", "About"):
+    for column in ("Message id", "Receives", "About", "Last failure"):
         table.add_column(column)
     for letter in letters:
-        table.add_row(letter.message_id, str(letter.receive_count), letter.summary)
+        table.add_row(letter.message_id, str(letter.receive_count), letter.summary, reasons.get(letter.message_id, "?"))
     console.print(table)
 
 

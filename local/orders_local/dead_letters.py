@@ -81,3 +81,19 @@ def redrive(sqs: Any, dead_letter_url: str, source_url: str) -> int:
             )
             sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
+
+
+def failure_reasons(log_lines: list[str]) -> dict[str, str]:
+    """The last reason each record failed, by message id, from the functions' JSON log lines
+    (`Record failed; reported for retry`). On AWS the same lines answer a Logs Insights query."""
+    reasons: dict[str, str] = {}
+    for line in log_lines:
+        if "Record failed" not in line:
+            continue
+        try:
+            entry = json.loads(line[line.index("{") :])
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("record_id"):
+            reasons[str(entry["record_id"])] = f"{entry.get('error_type', '?')}: {entry.get('error', '')}"
+    return reasons

@@ -52,12 +52,13 @@ def run_demo(
     report = DemoReport(plan, result)
     report.drained = stack.wait_until_idle(timeout=drain_timeout, settle=2.0)
     report.problems.extend(result.problems)
-    _account(stack, report)
+    account(stack, report)
     report.duration_seconds = time.monotonic() - started
     return report
 
 
-def _account(stack: LocalStack, report: DemoReport) -> None:
+def account(stack: LocalStack, report: DemoReport) -> None:
+    """Check every outcome the workload must have produced; add what does not hold to problems."""
     problems = report.problems
     local = threading.local()
 

@@ -10,6 +10,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 StartResponse = Callable[..., Any]
+# Added to the User-Agent of the local stack's own AWS calls.
+LOCAL_USER_AGENT = "orders-local"
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 # Errors botocore's standard retry mode treats as transient.
@@ -37,6 +40,40 @@ class SentEmail:
     recipient: str
     subject: str
     body: str
+
+
+@dataclass
+class Stall:
+    """Hold the requests that match, for `seconds` from the first one, then fail them with a
+    503 without forwarding them: a dependency that hangs and never answers.
+
+    `on_hold` runs once, when the first request is held (to kill the caller, say)."""
+
+    operation: str
+    matches: Callable[[dict[str, Any]], bool]
+    seconds: float
+    on_hold: Callable[[dict[str, Any]], None] | None = None
+    held: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: float | None = None
+
+    def catch(self, operation: str, body: dict[str, Any]) -> float | None:
+        """Seconds to hold this request, or None to let it through."""
+        if operation != self.operation or not self.matches(body):
+            return None
+        with self._lock:
+            first = self._until is None
+            if first:
+                self._until = time.monotonic() + self.seconds
+            remaining = (self._until or 0) - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.held += 1
+        if first and self.on_hold is not None:
+            threading.Thread(target=self.on_hold, args=(body,), daemon=True).start()
+        return remaining
 
 
 @dataclass
@@ -120,6 +157,7 @@ class EmulatorMiddleware:
         # "service:Operation" names that are down: PutEvents answers 200 with every entry
         # failed (as EventBridge does), anything else a 503.
         self.outages: set[str] = set()
+        self.stalls: list[Stall] = []
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         service = _service_of(environ)
@@ -128,6 +166,14 @@ class EmulatorMiddleware:
             self.calls[operation] += 1
         if operation in self.outages:
             return _outage(environ, start_response, operation)
+        if LOCAL_USER_AGENT in environ.get("HTTP_USER_AGENT", ""):
+            # The emulated AWS machinery itself (pollers, provisioning) is not what faults test.
+            return self._app(environ, start_response)
+        if self.stalls:
+            held = self._stall(environ, operation)
+            if held is not None:
+                time.sleep(held)
+                return _error(start_response, "503 Service Unavailable", "ServiceUnavailable", "No answer (stalled)")
         fault = self.faults.draw(service)
         if fault == "throttle":
             return _error(
@@ -141,6 +187,19 @@ class EmulatorMiddleware:
         if service == "ses" and environ.get("PATH_INFO", "").endswith("/v2/email/outbound-emails"):
             return self._send_email(environ, start_response)
         return self._app(environ, start_response)
+
+    def _stall(self, environ: dict[str, Any], operation: str) -> float | None:
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(raw)
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return None
+        for stall in self.stalls:
+            seconds = stall.catch(operation, body)
+            if seconds is not None:
+                return seconds
+        return None
 
     def _rejects(self, recipient: str) -> bool:
         return recipient in self.rejected_recipients or recipient.rsplit("@", 1)[-1] in self.rejected_domains

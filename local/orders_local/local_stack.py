@@ -40,6 +40,7 @@ class StackOptions:
     start_sources: bool = True
     echo_logs: bool = False
     pretty_logs: bool = True
+    log_file: Path | None = None
     store: StoreKind = "dynamodb"
     database_url: str = field(default_factory=admin_url)
 
@@ -59,7 +60,7 @@ class LocalStack:
     def __init__(self, options: StackOptions | None = None) -> None:
         self.options = options or StackOptions()
         self.pacing = Pacing(scale=self.options.time_scale)
-        self.logs = LogBook(echo=self.options.echo_logs, pretty=self.options.pretty_logs)
+        self.logs = LogBook(echo=self.options.echo_logs, pretty=self.options.pretty_logs, file=self.options.log_file)
         self.emulator = Emulator().start()
         self.endpoint_url = self.emulator.endpoint_url
         self.database: LocalDatabase | None = None

@@ -6,6 +6,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -26,6 +27,8 @@ class LogBook:
 
     echo: bool = False
     pretty: bool = True
+    # Also append every line here (`orders up` does, so `orders dlq list` can show reasons).
+    file: Path | None = None
     console: Console = field(default_factory=lambda: Console(file=sys.stderr, highlight=False, soft_wrap=True))
     lines: list[LogLine] = field(default_factory=list)
     listeners: list[Callable[[LogLine], None]] = field(default_factory=list)
@@ -33,12 +36,18 @@ class LogBook:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._colours: dict[str, str] = {}
+        self._sink: TextIO | None = None
+        if self.file is not None:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            self._sink = self.file.open("a", encoding="utf-8", buffering=1)
 
     def write(self, function: str, text: str) -> None:
         line = LogLine(function, text.rstrip("\n"))
         with self._lock:
             self.lines.append(line)
             colour = self._colours.setdefault(function, _COLOURS[len(self._colours) % len(_COLOURS)])
+            if self._sink is not None:
+                self._sink.write(f"{function} {line.text}\n")
         for listener in self.listeners:
             listener(line)
         if self.echo:

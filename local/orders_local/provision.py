@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
+from orders_local.emulator import LOCAL_USER_AGENT
 from orders_local.intrinsics import UnsupportedConstructError
 from orders_local.template import REGION, FunctionSpec, RuleSource, Stack
 
@@ -47,7 +49,9 @@ _QUEUE_NOT_EMULATED = {
 
 
 def aws_client(service: str, endpoint_url: str) -> Any:
-    return boto3.session.Session().client(service, endpoint_url=endpoint_url, **LOCAL_CREDENTIALS)  # type: ignore[call-overload]
+    """A client of the local stack's own, which the emulator's fault injection leaves alone."""
+    config = Config(user_agent_extra=LOCAL_USER_AGENT, retries={"mode": "standard", "max_attempts": 5})
+    return boto3.session.Session().client(service, endpoint_url=endpoint_url, config=config, **LOCAL_CREDENTIALS)  # type: ignore[call-overload]
 
 
 @dataclass

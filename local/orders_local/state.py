@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 STATE_FILE = Path(os.environ.get("ORDERS_LOCAL_STATE", ".orders-local/stack.json"))
+LOG_FILE = STATE_FILE.with_name("functions.log")
 
 
 @dataclass(frozen=True)

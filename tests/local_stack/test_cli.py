@@ -58,3 +58,18 @@ def test_an_unsupported_template_stops_with_the_named_construct(tmp_path: Path) 
 
     assert done.returncode == 2
     assert "resource type AWS::Kinesis::Stream in Clicks" in done.stderr
+
+
+def test_dead_letter_reasons_come_from_the_last_failure_logged_for_each_message() -> None:
+    from orders_local.dead_letters import failure_reasons
+
+    lines = [
+        'SendNotificationFunction {"message": "Record failed; reported for retry", "record_id": "m-1", '
+        '"error_type": "ClientError", "error": "Throttling"}',
+        '{"message": "Notification sent", "record_id": "m-2"}',
+        'SendNotificationFunction {"message": "Record failed; reported for retry", "record_id": "m-1", '
+        '"error_type": "ClientError", "error": "MessageRejected"}',
+        "REPORT RequestId: x Duration: 1 ms",
+    ]
+
+    assert failure_reasons(lines) == {"m-1": "ClientError: MessageRejected"}

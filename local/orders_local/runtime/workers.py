@@ -60,6 +60,7 @@ class Worker:
         self.api = RuntimeApi()
         self.started = time.perf_counter()
         self.invocations = 0
+        self.current_event: bytes | None = None
         env = {**lambda_environment(function, task_root, self.api.address), **environment, **function.environment}
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and the template's handler
             [sys.executable, "-m", "awslambdaric", function.handler],
@@ -109,6 +110,15 @@ class Worker:
         )
         self.api.submit(pending)
         self.invocations += 1
+        self.current_event = payload
+        try:
+            return self._wait(pending, deadline, request_id)
+        finally:
+            self.current_event = None
+
+    def _wait(
+        self, pending: PendingInvocation, deadline: float, request_id: str
+    ) -> tuple[Any, dict[str, Any] | None, bool]:
         while not pending.done.wait(0.02):
             if self.api.init_failed.is_set():
                 self.api.abandon(request_id)
@@ -201,6 +211,15 @@ class FunctionPool:
                 worker.stop()
             self._condition.notify()
 
+    def kill_busy(self, handling: bytes) -> int | None:
+        """SIGKILL the worker whose current event contains `handling`; its process id, if any."""
+        with self._condition:
+            busy = [worker for worker in self._all if worker.current_event and handling in worker.current_event]
+        for worker in busy:
+            worker.kill()
+            return worker.pid
+        return None
+
     def close(self) -> None:
         with self._condition:
             self._closed = True
@@ -248,6 +267,10 @@ class WorkerRunner:
 
     def stats(self) -> Mapping[str, FunctionStats]:
         return self._stats
+
+    def kill_worker_handling(self, logical_id: str, text: str) -> int | None:
+        """Kill, mid-invocation, the worker of `logical_id` whose event mentions `text`."""
+        return self.pools[logical_id].kill_busy(text.encode())
 
     def close(self) -> None:
         for pool in self.pools.values():

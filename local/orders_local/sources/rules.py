@@ -44,6 +44,10 @@ class RuleInvoker:
         self._thread = threading.Thread(target=self._poll, name=f"rule-{function.logical_id}", daemon=True)
 
     @property
+    def retries(self) -> int:
+        return self._async.retries
+
+    @property
     def busy(self) -> bool:
         with self._lock:
             return self._in_flight > 0

@@ -49,6 +49,10 @@ class Scheduler:
         self._thread = threading.Thread(target=self._run, name=f"schedule-{function.logical_id}", daemon=True)
 
     @property
+    def retries(self) -> int:
+        return self._async.retries
+
+    @property
     def busy(self) -> bool:
         return self._busy
 

@@ -93,6 +93,7 @@ class SqsPoller:
         self._pacing = pacing
         self._in_flight = 0
         self._lock = threading.Lock()
+        self.redeliveries = 0
         self.visibility_timeout = int(
             sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"][
                 "VisibilityTimeout"
@@ -155,6 +156,9 @@ class SqsPoller:
 
     def _deliver(self, batch: list[Mapping[str, Any]]) -> None:
         records = [sqs_record(message, self._queue_arn) for message in batch]
+        self.redeliveries += sum(
+            int(record["attributes"].get("ApproximateReceiveCount", "1")) > 1 for record in records
+        )
         invocation = self._runner.invoke(self.function, {"Records": records})
         ids = [record["messageId"] for record in records]
         failed = failed_message_ids(invocation, ids, self.source.report_item_failures)

@@ -77,6 +77,7 @@ class StreamPoller:
         self._busy = False
         self._caught_up = False
         self.records_delivered = 0
+        self.retries = 0
         self.batches_to_destination = 0
         self._thread = threading.Thread(target=self._run, name=f"stream-{function.logical_id}", daemon=True)
 
@@ -147,6 +148,7 @@ class StreamPoller:
             self.records_delivered += first_failed
             remaining = records[first_failed:]
             attempts += 1
+            self.retries += 1
             condition = self._exhausted(remaining, attempts)
             if condition is not None:
                 self._to_destination(shard_id, remaining, condition, attempts, invocation)

@@ -1,0 +1,31 @@
+"""The reduced soak (`make soak` runs 2,000 orders): 200 orders under faults, on both stores."""
+
+from collections.abc import Iterator
+
+import pytest
+from orders_local.local_stack import LocalStack, StackOptions, StoreKind
+from orders_local.soak import run_soak
+
+
+@pytest.fixture(params=["dynamodb", "postgres"])
+def soak_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    store: StoreKind = request.param
+    options = StackOptions(stack_name=f"soak-{store}", time_scale=0.1, store=store)
+    if store == "postgres":
+        options.database_url = request.getfixturevalue("postgres_server")
+    with LocalStack(options) as stack:
+        yield stack
+
+
+@pytest.mark.soak
+def test_under_faults_nothing_is_lost_or_doubled_and_no_answer_is_a_5xx(soak_stack: LocalStack) -> None:
+    report = run_soak(soak_stack, orders=200, clients=8, drain_timeout=300)
+
+    assert report.demo.problems == []
+    assert report.problems == []
+    assert report.demo.drained
+    assert report.killed_worker is not None
+    assert report.faults["ses:hang-past-timeout"] == 1
+    assert report.faults["events:outage"] == 1
+    assert sum(count for kind, count in report.faults.items() if kind.endswith((":throttle", ":5xx"))) > 50
+    assert report.redriven == len([o for o in report.demo.result.accepted.values() if o.failing_recipient]) > 0
