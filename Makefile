@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-runtime lint check-template unit soak package bootstrap clean
+.PHONY: demo test test-runtime lint check-template unit soak bench package bootstrap clean
 
 ## demo: run the whole pipeline locally and print what happened
 demo: bootstrap
@@ -40,6 +40,10 @@ check-template: bootstrap
 soak: bootstrap
 	$(BIN)/orders soak --orders 2000 --store dynamodb
 	$(BIN)/orders soak --orders 2000 --store postgres
+
+## bench: cold start, memory, warm overhead, throughput and artifact sizes -> benchmarks/results.*
+bench: bootstrap
+	$(BIN)/python -m benchmarks
 
 ## package: build/function.zip, build/layer.zip (arm64, Python 3.13) and build/template.yaml
 package: bootstrap

@@ -187,7 +187,9 @@ def _print_report(stack: LocalStack, report: DemoReport) -> None:
     summary.add_row("Idempotent retries answered with the first order", str(result.replays_matched))
     summary.add_row("Invalid payloads refused with 400", str(result.invalid_refused))
     summary.add_row("E-mails sent", str(report.emails_sent))
-    summary.add_row("Notifications in the dead-letter queue", str(report.dead_letters))
+    summary.add_row("Orders whose notification is in the dead-letter queue", str(report.dead_letters))
+    if report.duplicate_dead_letters:
+        summary.add_row("  duplicate deliveries among them (absorbed)", str(report.duplicate_dead_letters))
     summary.add_row("5xx answers", str(sum(c for s, c in result.statuses.items() if s >= 500)))
     summary.add_row("API latency p50 / p95 (ms)", f"{result.percentile(0.50):.1f} / {result.percentile(0.95):.1f}")
     summary.add_row("Duration (s)", f"{report.duration_seconds:.1f}")

@@ -40,6 +40,7 @@ class SentEmail:
     recipient: str
     subject: str
     body: str
+    sent_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -166,15 +167,12 @@ class EmulatorMiddleware:
             self.calls[operation] += 1
         if operation in self.outages:
             return _outage(environ, start_response, operation)
-        if LOCAL_USER_AGENT in environ.get("HTTP_USER_AGENT", ""):
-            # The emulated AWS machinery itself (pollers, provisioning) is not what faults test.
-            return self._app(environ, start_response)
-        if self.stalls:
-            held = self._stall(environ, operation)
-            if held is not None:
-                time.sleep(held)
-                return _error(start_response, "503 Service Unavailable", "ServiceUnavailable", "No answer (stalled)")
-        fault = self.faults.draw(service)
+        # The emulated AWS machinery itself (pollers, provisioning) is not what faults test.
+        fault = (
+            None if LOCAL_USER_AGENT in environ.get("HTTP_USER_AGENT", "") else self._fault(environ, operation, service)
+        )
+        if fault == "stall":
+            return _error(start_response, "503 Service Unavailable", "ServiceUnavailable", "No answer (stalled)")
         if fault == "throttle":
             return _error(
                 start_response,
@@ -187,6 +185,15 @@ class EmulatorMiddleware:
         if service == "ses" and environ.get("PATH_INFO", "").endswith("/v2/email/outbound-emails"):
             return self._send_email(environ, start_response)
         return self._app(environ, start_response)
+
+    def _fault(self, environ: dict[str, Any], operation: str, service: str) -> str | None:
+        """'stall' (after holding the request), 'throttle', '5xx' or None."""
+        if self.stalls:
+            held = self._stall(environ, operation)
+            if held is not None:
+                time.sleep(held)
+                return "stall"
+        return self.faults.draw(service)
 
     def _stall(self, environ: dict[str, Any], operation: str) -> float | None:
         raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
@@ -260,5 +267,7 @@ class Emulator:
 
 
 class _QuietRequestHandler(MotoRequestHandler):
+    disable_nagle_algorithm = True  # see runtime/runtime_api.py: ~40 ms per answer otherwise
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """moto's per-request access log would drown the functions' own output."""

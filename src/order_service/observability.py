@@ -31,5 +31,17 @@ def build_logger() -> Logger:
 
 
 logger = build_logger()
-tracer = Tracer()
+# Only what the functions use: patching every library X-Ray knows imports them all at cold
+# start (psycopg, httplib, sqlite3, ...). The PostgreSQL adapter patches psycopg itself.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
+
+
+def trace_psycopg() -> None:
+    """Trace SQL too, when the PostgreSQL store is in use and tracing is on."""
+    if tracer.disabled:
+        return
+    from aws_xray_sdk.core import patch
+
+    # raise_errors=False: X-Ray's psycopg patch also reaches for psycopg_pool, which is not used.
+    patch(["psycopg"], raise_errors=False)

@@ -54,7 +54,10 @@ def lambda_environment(function: FunctionSpec, task_root: Path, runtime_api: str
 
 
 class Worker:
-    def __init__(self, function: FunctionSpec, environment: Mapping[str, str], logs: LogBook) -> None:
+    def __init__(
+        self, function: FunctionSpec, environment: Mapping[str, str], logs: LogBook, python: str = sys.executable
+    ) -> None:
+        """`python`: the interpreter to run (by default this one, with the project's environment)."""
         self.function = function
         task_root = function.code_path
         self.api = RuntimeApi()
@@ -63,7 +66,7 @@ class Worker:
         self.current_event: bytes | None = None
         env = {**lambda_environment(function, task_root, self.api.address), **environment, **function.environment}
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and the template's handler
-            [sys.executable, "-m", "awslambdaric", function.handler],
+            [python, "-m", "awslambdaric", function.handler],
             cwd=task_root,
             env=env,
             stdin=subprocess.DEVNULL,

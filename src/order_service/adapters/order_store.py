@@ -11,7 +11,9 @@ def order_repository(settings: OrderStoreSettings) -> OrderRepository:
     if settings.order_store == "postgres":
         from order_service.adapters.postgres.credentials import database_from_settings
         from order_service.adapters.postgres.orders import PostgresOrderRepository
+        from order_service.observability import trace_psycopg
 
+        trace_psycopg()
         return PostgresOrderRepository(database_from_settings(settings))
     assert settings.orders_table_name is not None  # the settings validated it
     return DynamoDbOrderRepository(dynamodb_client(settings), settings.orders_table_name)

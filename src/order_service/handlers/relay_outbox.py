@@ -15,11 +15,12 @@ from order_service.adapters.eventbridge_publisher import EventBridgePublisher
 from order_service.adapters.postgres.credentials import database_from_settings
 from order_service.adapters.postgres.orders import PostgresOutbox
 from order_service.adapters.sqs_notification_queue import SqsNotificationQueue
-from order_service.observability import logger, metrics, tracer
+from order_service.observability import logger, metrics, trace_psycopg, tracer
 from order_service.services.announcements import relay_changes
 from order_service.settings import RelaySettings, load_settings
 
 settings = load_settings(RelaySettings)
+trace_psycopg()
 outbox = PostgresOutbox(database_from_settings(settings))
 publisher = EventBridgePublisher(
     events_client(settings), bus_name=settings.event_bus_name, source=settings.event_source

@@ -1,0 +1,1 @@
+"""`make bench`: cold start, memory, warm overhead and throughput, against honest baselines."""

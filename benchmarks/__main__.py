@@ -1,0 +1,179 @@
+"""`make bench`: every figure, each as a ratio to its baseline measured in the same run.
+
+Writes benchmarks/results.json and benchmarks/results.md (the table the README quotes).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orders_local.local_stack import LocalStack, StackOptions
+
+from benchmarks import cold_start, memory, throughput, warm
+from benchmarks.runtime_env import lambda_like_python
+from tools.package import build
+
+HERE = Path(__file__).parent
+FUNCTIONS = ("ApiFunction", "AnnounceOrderChangesFunction", "ProcessOrderFunction", "SendNotificationFunction")
+GOALS = {"cold_start_ratio_to_floor": 1.25, "peak_memory_mb": 100.0, "warm_cpu_ratio": 1.0, "runner_efficiency": 0.8}
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "architecture": platform.machine(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
+
+
+def artifacts() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as scratch:
+        built = build(Path(scratch) / "build", requirements=Path(scratch) / "requirements.txt")
+        sizes = {}
+        for name in ("function", "layer"):
+            with zipfile.ZipFile(built[name]) as bundle:
+                unzipped = sum(entry.file_size for entry in bundle.infolist())
+            sizes[name] = {"zip_bytes": built[name].stat().st_size, "unzipped_bytes": unzipped}
+    return sizes
+
+
+def run(samples: int, invocations: int, warm_events: int, orders: int) -> dict[str, Any]:
+    python = lambda_like_python()
+    results: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    with LocalStack(StackOptions(stack_name="bench", start_sources=False)) as stack:
+        started = time.monotonic()
+        starts = cold_start.measure(stack, python, samples)
+        results["cold_start"] = {
+            name: {
+                "median_ms": result.median_ms,
+                "samples_ms": result.samples_ms,
+                "peak_memory_mb": statistics.median(result.peak_memory_mb),
+            }
+            for name, result in starts.items()
+        }
+        seed = starts["seed pattern"].median_ms
+        for name in FUNCTIONS:
+            entry = results["cold_start"][name]
+            entry["ratio_to_floor"] = entry["median_ms"] / starts[f"floor:{name}"].median_ms
+            entry["ratio_to_seed"] = entry["median_ms"] / seed
+        results["cold_start_seconds"] = time.monotonic() - started
+        profiles = memory.measure(stack, python, invocations)
+        results["memory"] = {
+            name: {
+                "rss_after_100_mb": p.rss_after_100_mb,
+                "rss_after_all_mb": p.rss_after_all_mb,
+                "growth_mb": p.growth_mb,
+                "peak_mb": p.peak_mb,
+                "invocations": p.invocations,
+            }
+            for name, p in profiles.items()
+        }
+    results["warm_overhead"] = warm.measure(python, warm_events)
+    through = {runner: throughput.measure(runner, orders) for runner in ("in-process", "workers")}
+    results["local_stack"] = {
+        runner: {
+            "orders_per_second": t.orders_per_second,
+            "p50_ms": t.percentile(0.5),
+            "p99_ms": t.percentile(0.99),
+            "orders": t.orders,
+        }
+        for runner, t in through.items()
+    }
+    results["local_stack"]["runner_efficiency"] = (
+        through["workers"].orders_per_second / through["in-process"].orders_per_second
+    )
+    results["artifacts"] = artifacts()
+    results["goals"] = GOALS
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"Measured {results['date'][:10]} on the project's build machine: {m['cpus']} vCPUs {m['cpu_model']} "
+        f"({m['architecture']}), {m['system']}, Python {m['python']}; shared and noisy, so every figure is a ratio "
+        "to a baseline measured in the same run.",
+        "",
+        "| Function | Cold start (ms, median) | × floor | × seed pattern "
+        "| Peak RSS after 1,000 warm (MiB) | RSS growth after the first 100 (MiB) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in FUNCTIONS:
+        start, mem = results["cold_start"][name], results["memory"][name]
+        lines.append(
+            f"| {name} | {start['median_ms']:.0f} | {start['ratio_to_floor']:.2f} | {start['ratio_to_seed']:.2f} "
+            f"| {mem['peak_mb']:.0f} | {mem['growth_mb']:+.1f} |"
+        )
+    floors = ", ".join(
+        f"{name.removeprefix('floor:')} {entry['median_ms']:.0f} ms"
+        for name, entry in results["cold_start"].items()
+        if name.startswith("floor:")
+    )
+    lines += [
+        "",
+        f"Baselines: floor (boto3 and the function's clients only): {floors}; the seed article's handler pattern: "
+        f"{results['cold_start']['seed pattern']['median_ms']:.0f} ms.",
+        "",
+        "| Warm overhead, ports faked | CPU per unit (µs) | Seed pattern (µs) | Ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, unit in (("process_order", "event"), ("send_notification", "record")):
+        w = results["warm_overhead"][name]
+        lines.append(f"| {name} (per {unit}) | {w['cpu_us']:.0f} | {w['baseline_cpu_us']:.0f} | {w['ratio']:.2f} |")
+    local = results["local_stack"]
+    lines += [
+        "",
+        "| Local stack, POST /orders to e-mail | Orders/s | p50 (ms) | p99 (ms) |",
+        "|---|---:|---:|---:|",
+    ]
+    for runner in ("workers", "in-process"):
+        r = local[runner]
+        lines.append(
+            f"| {runner} ({r['orders']} orders, 8 clients) | {r['orders_per_second']:.1f} "
+            f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Runner efficiency (worker processes over the Runtime API ÷ handlers called in-process): "
+        f"**{local['runner_efficiency']:.2f}**.",
+        "",
+        f"Artifacts (`make package`): code zip {results['artifacts']['function']['zip_bytes'] / 1024:.1f} KiB; "
+        f"layer {results['artifacts']['layer']['zip_bytes'] / 2**20:.1f} MiB zipped, "
+        f"{results['artifacts']['layer']['unzipped_bytes'] / 2**20:.1f} MiB unzipped (Lambda's limit: 250 MiB).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--samples", type=int, default=11, help="fresh processes per cold-start subject")
+    parser.add_argument("--invocations", type=int, default=1000, help="warm invocations for the memory profile")
+    parser.add_argument("--warm-events", type=int, default=2000, help="events per warm-overhead run")
+    parser.add_argument("--orders", type=int, default=200, help="orders for the local stack's throughput")
+    arguments = parser.parse_args()
+    results = run(arguments.samples, arguments.invocations, arguments.warm_events, arguments.orders)
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (HERE / "results.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
