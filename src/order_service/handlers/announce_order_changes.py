@@ -35,7 +35,7 @@ _METRIC_BY_ANNOUNCEMENT = {
 }
 
 
-@tracer.capture_method
+# Not traced per record (see send_notification): the invocation and its AWS calls are.
 def announce_record(record: DynamoDBRecord) -> None:
     logger.remove_keys(["order_id"])
     change = order_change(record.raw_event)
