@@ -44,7 +44,7 @@ os.environ.update(
         "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/notifications",
     }
 )
-sys.path[:0] = [str(ROOT / "src"), str(ROOT / "benchmarks" / "baselines")]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "benchmarks" / "baselines")]
 
 
 class Context:
@@ -75,27 +75,6 @@ class FakeSqs:
         return {"MessageId": "m"}
 
 
-def _order_placed(order_id: str) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "OrderPlaced",
-        "source": "order-service",
-        "account": "123456789012",
-        "time": "2026-01-01T00:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {
-            "orderId": order_id,
-            "customerId": "bench",
-            "currency": "EUR",
-            "total": "25.00",
-            "itemCount": 1,
-            "placedAt": "2026-01-01T00:00:00Z",
-        },
-    }
-
-
 def _sqs_batch(bodies: list[str]) -> dict[str, Any]:
     return {
         "Records": [
@@ -117,6 +96,8 @@ def _sqs_batch(bodies: list[str]) -> dict[str, Any]:
 
 def prepare(subject: str, count: int) -> tuple[Any, list[dict[str, Any]], int]:
     """The handler with its ports faked, `count` events for it, and units (events or records) per event."""
+    from benchmarks import events
+
     if subject == "process_order":
         from order_service.handlers import process_order
         from order_service.models.order import LineItem, Order, OrderStatus
@@ -126,7 +107,7 @@ def prepare(subject: str, count: int) -> tuple[Any, list[dict[str, Any]], int]:
 
         orders = InMemoryOrders()
         now = datetime.now(UTC)
-        ids = []
+        placed = []
         for _ in range(count):
             order = Order(
                 order_id=str(uuid.uuid4()),
@@ -140,15 +121,15 @@ def prepare(subject: str, count: int) -> tuple[Any, list[dict[str, Any]], int]:
                 updated_at=now,
             )
             orders.add(order)
-            ids.append(order.order_id)
+            placed.append(order)
         process_order.orders = orders  # type: ignore[assignment]
-        return process_order.handler, [_order_placed(order_id) for order_id in ids], 1
+        return process_order.handler, [events.order_placed(order) for order in placed], 1
     if subject == "seed":
         import seed_pattern
 
         seed_pattern.table = FakeTable()
         seed_pattern.sqs = FakeSqs()
-        return seed_pattern.handler, [_order_placed(str(uuid.uuid4())) for _ in range(count)], 1
+        return seed_pattern.handler, [events.order_placed(events.new_order()) for _ in range(count)], 1
     if subject == "send_notification":
         from order_service.handlers import send_notification
 

@@ -44,6 +44,12 @@ RunnerOption = Annotated[
 ]
 
 
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+
 def _parameters(values: list[str] | None) -> dict[str, str]:
     parsed = {}
     for value in values or []:
@@ -156,9 +162,7 @@ def demo(
         for notice in stack.notices:
             console.print(f"[cyan]Note:[/cyan] {notice}")
         plan_size = orders + orders // 20 + orders // 5  # about: orders, invalid bodies, retries and cancels
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-        ) as bar:
+        with _progress() as bar:
             task = bar.add_task("HTTP requests", total=plan_size)
             report = run_demo(
                 stack, orders=orders, clients=clients, drain_timeout=120, progress=lambda n: bar.advance(task, n)
@@ -220,9 +224,7 @@ def soak(
     console.print(f"Soak: {orders} orders, {clients} clients, {fault_rate:.0%} of AWS calls failing, {store} store")
     stack = _start(options)
     try:
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-        ) as bar:
+        with _progress() as bar:
             task = bar.add_task("HTTP requests", total=None)
             report = run_soak(
                 stack, orders=orders, clients=clients, fault_rate=fault_rate, progress=lambda n: bar.advance(task, n)
