@@ -88,7 +88,9 @@ class RelaySettings(DatabaseSettings):
     event_bus_name: Annotated[str, Field(min_length=1)]
     notification_queue_url: Annotated[str, Field(min_length=1)]
     event_source: Annotated[str, Field(min_length=1)] = "order-service"
-    relay_batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    # Small batches: each is one transaction, and a run cut short by its timeout republishes
+    # (at most) the batch it was in.
+    relay_batch_size: Annotated[int, Field(ge=1, le=1000)] = 10
 
     @model_validator(mode="after")
     def _database_is_configured(self) -> Self:

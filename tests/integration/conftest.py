@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from orders_local.local_stack import LocalStack, StackOptions
-from orders_local.runtime.in_process import InProcessRunner
 
 
 @dataclass(frozen=True)
@@ -23,12 +22,6 @@ class ApiAnswer:
 def stack() -> Iterator[LocalStack]:
     with LocalStack(StackOptions(runner="in-process", stack_name="it", time_scale=0.01)) as running:
         yield running
-
-
-@pytest.fixture(scope="session")
-def runner(stack: LocalStack) -> InProcessRunner:
-    assert isinstance(stack.runner, InProcessRunner)
-    return stack.runner
 
 
 @pytest.fixture(scope="session")

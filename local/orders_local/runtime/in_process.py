@@ -59,16 +59,13 @@ class InProcessRunner:
         self._stats = {function.logical_id: FunctionStats() for function in functions}
         self._handlers: dict[str, Handler] = {}
         self._init_errors: dict[str, dict[str, Any]] = {}
-        self._init_ms: dict[str, float] = {}
         _forget_service_modules()
         for function in functions:
-            started = time.perf_counter()
             try:
                 module_name, _, attribute = function.handler.rpartition(".")
                 self._handlers[function.logical_id] = getattr(importlib.import_module(module_name), attribute)
             except Exception as error:  # reported on every invocation, as Lambda reports an init error
                 self._init_errors[function.logical_id] = _error_details(error)
-            self._init_ms[function.logical_id] = _ms(started)
         if logs is not None:
             _redirect_log_handlers(LineWriter(logs, function_of).as_stream())
 
@@ -92,13 +89,6 @@ class InProcessRunner:
                     )
             stats.record(invocation)
             return invocation
-
-    def handler(self, logical_id: str) -> Handler:
-        """The loaded handler itself, for tests that call it from several threads at once."""
-        return self._handlers[logical_id]
-
-    def init_ms(self, logical_id: str) -> float:
-        return self._init_ms[logical_id]
 
     def stats(self) -> Mapping[str, FunctionStats]:
         return self._stats

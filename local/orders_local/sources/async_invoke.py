@@ -26,7 +26,6 @@ class AsyncInvoker:
         self._sqs = sqs
         self._destination_url = destination_url
         self._pacing = pacing
-        self.events_to_destination = 0
         self.retries = 0
 
     def invoke(self, event: Any) -> bool:
@@ -51,7 +50,6 @@ class AsyncInvoker:
                 return False
 
     def _fail(self, event: Any, invocation: Any, condition: str, attempts: int) -> None:
-        self.events_to_destination += 1
         if self._destination_url is not None:
             body = async_failure_record(self.function, event, invocation, condition=condition, attempts=attempts)
             self._sqs.send_message(QueueUrl=self._destination_url, MessageBody=body)

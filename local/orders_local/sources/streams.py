@@ -76,9 +76,7 @@ class StreamPoller:
         self._pacing = pacing
         self._busy = False
         self._caught_up = False
-        self.records_delivered = 0
         self.retries = 0
-        self.batches_to_destination = 0
         self._thread = threading.Thread(target=self._run, name=f"stream-{function.logical_id}", daemon=True)
 
     @property
@@ -143,9 +141,7 @@ class StreamPoller:
             invocation = self._runner.invoke(self.function, json.loads(json.dumps(event, default=_json_default)))
             first_failed = _first_failure(invocation, records, self.source.report_item_failures)
             if first_failed is None:
-                self.records_delivered += len(records)
                 continue
-            self.records_delivered += first_failed
             remaining = records[first_failed:]
             attempts += 1
             self.retries += 1
@@ -174,7 +170,6 @@ class StreamPoller:
     def _to_destination(
         self, shard_id: str, records: list[Mapping[str, Any]], condition: str, attempts: int, last: Invocation
     ) -> None:
-        self.batches_to_destination += 1
         if self._destination_url is None:
             return  # as on AWS: with no destination, the batch is dropped
         body = stream_failure_record(

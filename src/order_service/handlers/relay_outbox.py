@@ -27,8 +27,9 @@ publisher = EventBridgePublisher(
 )
 notifications = SqsNotificationQueue(sqs_client(settings), settings.notification_queue_url)
 
-# Stop starting new batches when less than this is left of the invocation.
-_SAFETY_MARGIN_MS = 3_000
+# Stop starting new batches when less than this is left of the invocation: a batch's calls,
+# retried by botocore under throttling, can take seconds.
+_SAFETY_MARGIN_MS = 15_000
 
 
 @logger.inject_lambda_context
