@@ -70,6 +70,15 @@ def install_layer(requirements: Path, target: Path) -> None:
     )
 
 
+def _drop_console_scripts(site: Path) -> None:
+    """Console scripts carry this machine's interpreter path (and their RECORD lines its hash);
+    Lambda never runs them."""
+    shutil.rmtree(site / "bin", ignore_errors=True)
+    for record in site.glob("*.dist-info/RECORD"):
+        lines = record.read_text().splitlines(keepends=True)
+        record.write_text("".join(line for line in lines if not line.startswith("bin/")))
+
+
 def deterministic_zip(source: Path, archive: Path, prefix: str = "") -> None:
     """Zip `source` under `prefix`, sorted, with fixed timestamps and modes, without bytecode."""
     files = sorted(
@@ -115,8 +124,7 @@ def build(out: Path, requirements: Path = REQUIREMENTS) -> dict[str, Path]:
     with tempfile.TemporaryDirectory() as scratch:
         layer_root = Path(scratch) / "layer"
         install_layer(requirements, layer_root / "python")
-        # Console scripts carry this machine's interpreter path, and Lambda never runs them.
-        shutil.rmtree(layer_root / "python" / "bin", ignore_errors=True)
+        _drop_console_scripts(layer_root / "python")
         deterministic_zip(layer_root, out / "layer.zip")
     deterministic_zip(ROOT / "src" / "order_service", out / "function.zip", prefix="order_service/")
     (out / "template.yaml").write_text(packaged_template((ROOT / "template.yaml").read_text()))

@@ -81,6 +81,9 @@ def test_nothing_in_the_layer_depends_on_the_machine_that_built_it(artifacts: di
         tainted = [name for name in layer.namelist() if any(path in layer.read(name) for path in machine_paths)]
 
     assert tainted == []
+    with zipfile.ZipFile(artifacts["layer"]) as layer:
+        records = [layer.read(name).decode() for name in layer.namelist() if name.endswith("RECORD")]
+    assert not [line for record in records for line in record.splitlines() if line.startswith("bin/")]
 
 
 def test_building_twice_gives_byte_identical_artifacts(artifacts: dict[str, Path], tmp_path: Path) -> None:
