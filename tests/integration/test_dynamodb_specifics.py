@@ -1,28 +1,11 @@
 """What only the DynamoDB store promises: listing through the GSI, never a scan."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
 
 from orders_local.local_stack import LocalStack
 
 from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
-from order_service.models.order import LineItem, Order, OrderStatus
-
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def an_order(customer_id: str, minutes: int) -> Order:
-    return Order(
-        order_id=str(uuid.uuid4()),
-        customer_id=customer_id,
-        customer_email="repo@example.com",
-        currency="EUR",
-        items=(LineItem(sku="A", quantity=1, unit_price_minor=100),),
-        total_minor=100,
-        status=OrderStatus.PENDING,
-        created_at=T0 + timedelta(minutes=minutes),
-        updated_at=T0 + timedelta(minutes=minutes),
-    )
+from tests.integration.test_order_repository_contract import an_order
 
 
 def test_listing_queries_the_customer_index_and_never_scans(
