@@ -81,3 +81,30 @@ def test_a_failed_send_can_be_retried_once_the_cause_is_gone(stack: LocalStack, 
     assert len(failed_ids(failed.payload)) == 1
     assert failed_ids(retried.payload) == set()
     assert len(emails_to(recipient)) == 1
+
+
+def logged(stack: LocalStack, message: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line.text) for line in stack.logs.lines if line.text.startswith("{")]
+    return [line for line in lines if line.get("message") == message]
+
+
+def test_a_batch_logs_one_line_naming_every_email_it_sent_and_no_record_keys_of_its_own(
+    stack: LocalStack,
+) -> None:
+    recipient = f"summary-{uuid.uuid4().hex[:8]}@example.com"
+    bodies = [notification(recipient) for _ in range(3)]
+    already_sent = bodies[0]
+    stack.invoke("SendNotificationFunction", sqs_batch([already_sent]))
+    before = len(logged(stack, "Notifications sent"))
+
+    stack.invoke("SendNotificationFunction", sqs_batch([*bodies, "{not json"]))
+
+    (summary,) = logged(stack, "Notifications sent")[before:]
+    expected = [json.loads(body) for body in bodies[1:]]
+    assert summary["sent"] == 2
+    assert [(entry["notification_id"], entry["order_id"]) for entry in summary["notifications"]] == [
+        (body["notification_id"], body["order_id"]) for body in expected
+    ]
+    assert all(entry["ses_message_id"] for entry in summary["notifications"])
+    assert not {"order_id", "notification_id", "message_id"} & summary.keys()
+    assert recipient not in json.dumps(summary)
