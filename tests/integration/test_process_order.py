@@ -124,3 +124,17 @@ def test_an_invalid_event_is_refused_with_the_failing_fields_so_it_reaches_the_f
     assert invocation.error["errorType"] == "InvalidOrderEventError"
     for field in ("detail.customerId", "detail.total", "detail.placedAt"):
         assert field in invocation.error["errorMessage"]
+
+
+def test_a_refused_event_logs_no_order_id_left_over_from_the_previous_invocation(
+    stack: LocalStack, call_api: CallApi
+) -> None:
+    order = call_api(api_request("POST", "/orders", body=order_body())).body
+    eventually(lambda: stored_version(stack, order["order_id"])[0] == "completed")
+    assert stack.invoke("ProcessOrderFunction", placed_event(order)).ok
+    before = len(stack.logs.lines)
+
+    stack.invoke("ProcessOrderFunction", order_placed({"orderId": "x"}))
+
+    (refusal,) = [line.text for line in stack.logs.lines[before:] if "Refusing an event" in line.text]
+    assert order["order_id"] not in refusal

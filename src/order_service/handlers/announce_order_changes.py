@@ -50,7 +50,7 @@ def announce_record(record: DynamoDBRecord) -> None:
         metrics.add_metric(name=_METRIC_BY_ANNOUNCEMENT[announced], unit=MetricUnit.Count, value=1)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -32,7 +32,7 @@ notifications = SqsNotificationQueue(sqs_client(settings), settings.notification
 _SAFETY_MARGIN_MS = 15_000
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
