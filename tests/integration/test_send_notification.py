@@ -88,7 +88,13 @@ def logged(stack: LocalStack, message: str) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("message") == message]
 
 
-def test_a_batch_logs_one_line_naming_every_email_it_sent_and_no_record_keys_of_its_own(
+def metric_values(stack: LocalStack, name: str, since: int) -> list[float]:
+    """The values of an EMF metric the function emitted since log line `since`."""
+    lines = [json.loads(line.text) for line in stack.logs.lines[since:] if "CloudWatchMetrics" in line.text]
+    return [value for line in lines for value in line.get(name, [])]
+
+
+def test_a_batch_logs_one_line_naming_every_email_it_sent_and_counts_them_in_one_metric(
     stack: LocalStack,
 ) -> None:
     recipient = f"summary-{uuid.uuid4().hex[:8]}@example.com"
@@ -96,6 +102,7 @@ def test_a_batch_logs_one_line_naming_every_email_it_sent_and_no_record_keys_of_
     already_sent = bodies[0]
     stack.invoke("SendNotificationFunction", sqs_batch([already_sent]))
     before = len(logged(stack, "Notifications sent"))
+    lines_before = len(stack.logs.lines)
 
     stack.invoke("SendNotificationFunction", sqs_batch([*bodies, "{not json"]))
 
@@ -108,3 +115,5 @@ def test_a_batch_logs_one_line_naming_every_email_it_sent_and_no_record_keys_of_
     assert all(entry["ses_message_id"] for entry in summary["notifications"])
     assert not {"order_id", "notification_id", "message_id"} & summary.keys()
     assert recipient not in json.dumps(summary)
+    assert metric_values(stack, "NotificationSent", since=lines_before) == [2.0]
+    assert metric_values(stack, "NotificationFailed", since=lines_before) == [1.0]

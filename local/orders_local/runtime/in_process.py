@@ -4,9 +4,11 @@ The runner imports a fresh copy of the service's modules under the functions' en
 (so two stacks in one process stay apart) and calls the handlers directly. Handlers keep
 per-invocation state at module level (Powertools metrics and logger keys), so invocations
 are serialised. Timeouts are not enforced (a thread cannot be killed): the worker runner
-does that.
+does that. What a handler prints during its invocation (EMF metrics) goes to the log book
+under the function's name, as a worker's stdout does.
 """
 
+import contextlib
 import importlib
 import logging
 import os
@@ -50,10 +52,8 @@ class InProcessRunner:
                         f"{function.logical_id} sets {name} differently from another function; "
                         "in-process runs share one environment: use the worker runner"
                     )
-        # X-Ray needs the Lambda runtime's trace context, which a direct call does not have;
-        # EMF metrics are printed straight to stdout, which this process shares with its caller.
+        # X-Ray needs the Lambda runtime's trace context, which a direct call does not have.
         environment["POWERTOOLS_TRACE_DISABLED"] = "true"
-        environment["POWERTOOLS_METRICS_DISABLED"] = "true"
         os.environ.update(environment)
         self._lock = threading.Lock()
         self._stats = {function.logical_id: FunctionStats() for function in functions}
@@ -66,8 +66,8 @@ class InProcessRunner:
                 self._handlers[function.logical_id] = getattr(importlib.import_module(module_name), attribute)
             except Exception as error:  # reported on every invocation, as Lambda reports an init error
                 self._init_errors[function.logical_id] = _error_details(error)
-        if logs is not None:
-            _redirect_log_handlers(LineWriter(logs, function_of).as_stream())
+        self._logs = logs if logs is not None else LogBook()
+        _redirect_log_handlers(LineWriter(self._logs, function_of).as_stream())
 
     def invoke(self, function: FunctionSpec, event: Mapping[str, Any]) -> Invocation:
         with self._lock:
@@ -80,8 +80,10 @@ class InProcessRunner:
                 invocation = Invocation(function.logical_id, request_id, False, None, init_error, cold, 0.0)
             else:
                 context = LambdaContext(function, request_id, time.time() + function.timeout_seconds)
+                stdout = LineWriter(self._logs, _named(function.logical_id)).as_stream()
                 try:
-                    payload = self._handlers[function.logical_id](event, context)
+                    with contextlib.redirect_stdout(stdout):
+                        payload = self._handlers[function.logical_id](event, context)
                     invocation = Invocation(function.logical_id, request_id, True, payload, None, cold, _ms(started))
                 except Exception as error:  # a handler's failure is the invocation's result
                     invocation = Invocation(
@@ -104,6 +106,10 @@ def _redirect_log_handlers(stream: TextIO) -> None:
             # Exactly StreamHandler: a test runner's capture handlers are subclasses.
             if type(handler) is logging.StreamHandler:
                 handler.setStream(stream)
+
+
+def _named(function: str) -> Callable[[str], str]:
+    return lambda _line: function
 
 
 def _ms(started: float) -> float:
