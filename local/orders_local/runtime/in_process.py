@@ -89,7 +89,7 @@ class InProcessRunner:
                     invocation = Invocation(
                         function.logical_id, request_id, False, None, _error_details(error), cold, _ms(started)
                     )
-            stats.record(invocation)
+            stats.record(invocation, event)
             return invocation
 
     def stats(self) -> Mapping[str, FunctionStats]:

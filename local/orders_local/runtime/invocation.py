@@ -35,8 +35,10 @@ class FunctionStats:
     errors: int = 0
     timeouts: int = 0
     durations_ms: list[float] = field(default_factory=list)
+    # What each timed-out invocation was given, so a test can tell an injected hang from a bug.
+    timed_out_events: list[Mapping[str, Any]] = field(default_factory=list)
 
-    def record(self, invocation: Invocation) -> None:
+    def record(self, invocation: Invocation, event: Mapping[str, Any]) -> None:
         if invocation.cold:
             self.cold_starts += 1
         else:
@@ -45,6 +47,7 @@ class FunctionStats:
             self.errors += 1
         if invocation.timed_out:
             self.timeouts += 1
+            self.timed_out_events.append(event)
         self.durations_ms.append(invocation.duration_ms)
 
 

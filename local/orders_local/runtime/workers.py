@@ -254,7 +254,7 @@ class WorkerRunner:
         )
         self._report(worker, invocation)
         with self._lock:
-            self._stats[function.logical_id].record(invocation)
+            self._stats[function.logical_id].record(invocation, event)
         return invocation
 
     def _report(self, worker: Worker, invocation: Invocation) -> None:
