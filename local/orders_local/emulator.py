@@ -19,7 +19,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from orders_local.sqs_receive import make_receives_atomic
+from orders_local.atomic_moto import make_moto_atomic
 
 StartResponse = Callable[..., Any]
 # Added to the User-Agent of the local stack's own AWS calls.
@@ -248,7 +248,7 @@ class Emulator:
 
     def __init__(self, port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        make_receives_atomic()
+        make_moto_atomic()
         self.middleware = EmulatorMiddleware(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", port, self.middleware, threaded=True, request_handler=_QuietRequestHandler

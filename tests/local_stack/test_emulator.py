@@ -1,5 +1,7 @@
-"""The embedded emulator keeps SQS's promise: a received message goes to one receiver."""
+"""The embedded emulator keeps the promises the pipeline relies on under concurrent requests:
+one receiver per SQS message, and DynamoDB conditional writes that are atomic."""
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -7,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 from moto.sqs.models import Message
 from orders_local.emulator import Emulator
 from orders_local.provision import aws_client
@@ -67,3 +70,52 @@ def test_a_long_poll_still_returns_as_soon_as_a_message_arrives(emulator: Emulat
 
     assert [message["Body"] for message in messages] == ["late"]
     assert time.monotonic() - started < 5
+
+
+@pytest.fixture
+def slow_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Widen the window between checking an update's condition and applying the update."""
+
+    class SlowValidator(UpdateExpressionValidator):
+        def validate(self) -> Any:
+            time.sleep(0.02)
+            return super().validate()
+
+    monkeypatch.setattr("moto.dynamodb.models.UpdateExpressionValidator", SlowValidator)
+
+
+def test_concurrent_conditional_updates_of_one_item_let_exactly_one_succeed(
+    emulator: Emulator, slow_updates: None
+) -> None:
+    dynamodb = aws_client("dynamodb", emulator.endpoint_url)
+    dynamodb.create_table(
+        TableName="guarded",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="guarded", Item={"id": {"S": "1"}, "status": {"S": "pending"}})
+    barrier = threading.Barrier(4)
+    wins: list[str] = []
+
+    def decide(status: str) -> None:
+        client = aws_client("dynamodb", emulator.endpoint_url)
+        barrier.wait()
+        with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+            client.update_item(
+                TableName="guarded",
+                Key={"id": {"S": "1"}},
+                UpdateExpression="SET #status = :new",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":new": {"S": status}, ":pending": {"S": "pending"}},
+            )
+            wins.append(status)
+
+    deciders = [threading.Thread(target=decide, args=(status,)) for status in ("a", "b", "c", "d")]
+    for decider in deciders:
+        decider.start()
+    for decider in deciders:
+        decider.join()
+
+    assert len(wins) == 1
