@@ -25,7 +25,7 @@ def test_under_faults_nothing_is_lost_or_doubled_and_no_answer_is_a_5xx(soak_sta
     assert report.problems == []
     assert report.demo.drained
     assert report.killed_worker is not None
-    assert report.faults["ses:hang-past-timeout"] == 1
+    assert report.faults["ses:hang-past-timeout"] >= 1
     assert report.faults["events:outage"] == 1
     assert sum(count for kind, count in report.faults.items() if kind.endswith((":throttle", ":5xx"))) > 50
     assert report.redriven == len([o for o in report.demo.result.accepted.values() if o.failing_recipient]) > 0
