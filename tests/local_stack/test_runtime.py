@@ -102,6 +102,16 @@ def test_a_handler_past_its_timeout_is_killed_and_a_new_worker_serves_the_next_c
     assert (after.status, after.body["pid"] != invocation.worker_pid) == (200, True)
 
 
+def test_a_cold_start_slower_than_the_timeout_does_not_use_up_the_invocations_time(
+    fixture_stack: LocalStack,
+) -> None:
+    invocation = fixture_stack.invoke("SlowInit", {})
+
+    assert invocation.cold
+    assert invocation.ok, invocation.error_message
+    assert 0 < invocation.payload["remaining_ms"] <= 1000
+
+
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -22,9 +22,12 @@ _PREFIX = "/2018-06-01/runtime"
 class PendingInvocation:
     request_id: str
     event: bytes
-    deadline_ms: int
+    timeout_seconds: float
     function_arn: str
     trace_id: str
+    # Set when the runtime takes the invocation: the function's timeout runs from there, as
+    # on Lambda, where a cold start's init phase has its own limit.
+    deadline_ms: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: dict[str, Any] | None = None
@@ -60,6 +63,7 @@ class RuntimeApi:
                     self._answer(410, {"errorMessage": "runtime is shutting down"})
                     return
                 assert isinstance(pending, PendingInvocation)
+                pending.deadline_ms = int((time.time() + pending.timeout_seconds) * 1000)
                 self.send_response(200)
                 # The native client crashes on a /next answer without a Content-Type.
                 self.send_header("Content-Type", "application/json")

@@ -24,6 +24,9 @@ from orders_local.runtime.runtime_api import PendingInvocation, RuntimeApi, trac
 from orders_local.template import REGION, FunctionSpec
 
 DEFAULT_CONCURRENCY = 4
+# Lambda's init phase may take 10 s; past that, init is retried within the invoke phase, under
+# the function's timeout (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+INIT_LIMIT_SECONDS = 10.0
 
 
 def lambda_environment(function: FunctionSpec, task_root: Path, runtime_api: str) -> dict[str, str]:
@@ -103,11 +106,10 @@ class Worker:
 
     def invoke(self, payload: bytes, request_id: str) -> tuple[Any, dict[str, Any] | None, bool]:
         """(result, error, timed out) of one invocation on this worker."""
-        deadline = time.time() + self.function.timeout_seconds
         pending = PendingInvocation(
             request_id=request_id,
             event=payload,
-            deadline_ms=int(deadline * 1000),
+            timeout_seconds=self.function.timeout_seconds,
             function_arn=self.function.arn,
             trace_id=trace_header(request_id),
         )
@@ -115,13 +117,14 @@ class Worker:
         self.invocations += 1
         self.current_event = payload
         try:
-            return self._wait(pending, deadline, request_id)
+            return self._wait(pending, request_id)
         finally:
             self.current_event = None
 
-    def _wait(
-        self, pending: PendingInvocation, deadline: float, request_id: str
-    ) -> tuple[Any, dict[str, Any] | None, bool]:
+    def _wait(self, pending: PendingInvocation, request_id: str) -> tuple[Any, dict[str, Any] | None, bool]:
+        # Until the runtime takes the invocation (a cold worker is still initialising), Lambda's
+        # init limit applies; from then on, the function's timeout.
+        init_deadline = time.time() + INIT_LIMIT_SECONDS + self.function.timeout_seconds
         while not pending.done.wait(0.02):
             if self.api.init_failed.is_set():
                 self.api.abandon(request_id)
@@ -136,6 +139,7 @@ class Worker:
                     },
                     False,
                 )
+            deadline = pending.deadline_ms / 1000 if pending.deadline_ms else init_deadline
             if time.time() > deadline:
                 self.kill()
                 self.api.abandon(request_id)
