@@ -13,7 +13,6 @@ import os
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,28 +99,14 @@ def prepare(subject: str, count: int) -> tuple[Any, list[dict[str, Any]], int]:
 
     if subject == "process_order":
         from order_service.handlers import process_order
-        from order_service.models.order import LineItem, Order, OrderStatus
 
         sys.path.insert(0, str(ROOT))
         from tests.fakes import InMemoryOrders
 
         orders = InMemoryOrders()
-        now = datetime.now(UTC)
-        placed = []
-        for _ in range(count):
-            order = Order(
-                order_id=str(uuid.uuid4()),
-                customer_id="bench",
-                customer_email="b@example.com",
-                currency="EUR",
-                items=(LineItem(sku="A", quantity=2, unit_price_minor=1250),),
-                total_minor=2500,
-                status=OrderStatus.PENDING,
-                created_at=now,
-                updated_at=now,
-            )
+        placed = [events.new_order() for _ in range(count)]
+        for order in placed:
             orders.add(order)
-            placed.append(order)
         process_order.orders = orders  # type: ignore[assignment]
         return process_order.handler, [events.order_placed(order) for order in placed], 1
     if subject == "seed":

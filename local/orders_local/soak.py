@@ -118,13 +118,13 @@ def run_soak(
     report.demo.problems.extend(result.problems)
     account(stack, report.demo)
 
-    _check_faults(stack, report, overrun_recipient)
+    hung, other = _timeouts_holding(stack, overrun_recipient)
+    _check_faults(stack, report, hung_timeouts=hung)
     _check_dead_letters(stack, report)
     _redrive_once_fixed(stack, report)
     _scan_logs(stack, report)
     report.faults.update(middleware.faults.injected)
     report.faults["ses:hang-and-kill"] = int(report.killed_worker is not None)
-    hung, other = _timeouts_holding(stack, overrun_recipient)
     report.faults["ses:hang-past-timeout"] = hung
     report.retries.update(_source_retries(stack))
     report.retries["sdk (throttles and 5xx absorbed)"] = sum(middleware.faults.injected.values())
@@ -135,10 +135,10 @@ def run_soak(
     return report
 
 
-def _check_faults(stack: LocalStack, report: SoakReport, overrun_recipient: str) -> None:
+def _check_faults(stack: LocalStack, report: SoakReport, *, hung_timeouts: int) -> None:
     if report.killed_worker is None:
         report.problems.append("no send_notification worker was killed mid-batch")
-    if not _timeouts_holding(stack, overrun_recipient)[0]:
+    if not hung_timeouts:
         report.problems.append("the invocation holding the hung e-mail did not overrun its timeout")
     if not stack.emulator.middleware.faults.injected:
         report.problems.append("no throttle or 5xx was injected")

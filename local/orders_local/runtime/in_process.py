@@ -66,8 +66,9 @@ class InProcessRunner:
                 self._handlers[function.logical_id] = getattr(importlib.import_module(module_name), attribute)
             except Exception as error:  # reported on every invocation, as Lambda reports an init error
                 self._init_errors[function.logical_id] = _error_details(error)
-        self._logs = logs if logs is not None else LogBook()
-        _redirect_log_handlers(LineWriter(self._logs, function_of).as_stream())
+        book = logs if logs is not None else LogBook()
+        _redirect_log_handlers(LineWriter(book, function_of).as_stream())
+        self._stdouts = {f.logical_id: LineWriter(book, _named(f.logical_id)).as_stream() for f in functions}
 
     def invoke(self, function: FunctionSpec, event: Mapping[str, Any]) -> Invocation:
         with self._lock:
@@ -80,9 +81,8 @@ class InProcessRunner:
                 invocation = Invocation(function.logical_id, request_id, False, None, init_error, cold, 0.0)
             else:
                 context = LambdaContext(function, request_id, time.time() + function.timeout_seconds)
-                stdout = LineWriter(self._logs, _named(function.logical_id)).as_stream()
                 try:
-                    with contextlib.redirect_stdout(stdout):
+                    with contextlib.redirect_stdout(self._stdouts[function.logical_id]):
                         payload = self._handlers[function.logical_id](event, context)
                     invocation = Invocation(function.logical_id, request_id, True, payload, None, cold, _ms(started))
                 except Exception as error:  # a handler's failure is the invocation's result

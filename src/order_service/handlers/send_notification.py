@@ -82,7 +82,6 @@ def report_sent() -> None:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    sent_in_batch.clear()
     try:
         return partial_batch_response(
             event, context, processor=processor, record_handler=deliver_record, failure_metric="NotificationFailed"
