@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from order_service.models.order import MAX_ITEMS_PER_ORDER, PlaceOrderRequest, priced_items, request_fingerprint
+from order_service.models.bounds import MAX_ITEMS_PER_ORDER, MAX_MINOR_UNITS
+from order_service.models.order import PlaceOrderRequest, priced_items, request_fingerprint
 from tests.builders import order_body, order_request
 
 
@@ -55,7 +56,60 @@ def test_an_unknown_currency_is_refused() -> None:
 
 
 def test_a_price_with_more_decimals_than_the_currency_allows_is_refused() -> None:
-    assert failing_fields(order_body(currency="JPY", items=[{"sku": "A", "quantity": 1, "unit_price": "10.5"}])) == {""}
+    assert failing_fields(order_body(currency="JPY", items=[{"sku": "A", "quantity": 1, "unit_price": "10.5"}])) == {
+        "items"
+    }
+
+
+def test_an_order_whose_total_would_not_fit_every_later_stage_is_refused_on_its_items() -> None:
+    # 50 lines of 1,000 at the largest price: the total has 21 digits in minor units.
+    largest = "999999999999.9999"
+    items = [{"sku": f"S{i}", "quantity": 1000, "unit_price": largest} for i in range(MAX_ITEMS_PER_ORDER)]
+
+    assert failing_fields(order_body(currency="CLF", items=items)) == {"items"}
+
+
+@pytest.mark.parametrize(("last_price", "accepted"), [("0.0099", True), ("0.0100", False)])
+def test_the_total_may_reach_the_largest_amount_and_not_one_minor_unit_more(last_price: str, accepted: bool) -> None:
+    # 100 x (10^16 - 1) minor units of CLF (exponent 4) is 10^18 - 100; the last line adds 99 or 100.
+    body = order_body(
+        currency="CLF",
+        items=[
+            {"sku": "A", "quantity": 100, "unit_price": "999999999999.9999"},
+            {"sku": "B", "quantity": 1, "unit_price": last_price},
+        ],
+    )
+
+    if accepted:
+        request = PlaceOrderRequest.model_validate(body)
+        assert sum(item.total_minor for item in priced_items(request)) == MAX_MINOR_UNITS
+    else:
+        assert failing_fields(body) == {"items"}
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "josé@example.com",  # SES does not support SMTPUTF8
+        "a@exämple.com",
+        "a b@example.com",
+        "a,b@example.com",  # not an RFC 5321 local part unless quoted
+        "(note)a@example.com",
+        "a..b@example.com",
+        '"a@b"@example.com',
+        f"{'a' * 65}@example.com",
+        f"a@{'b' * 64}.com",
+    ],
+)
+def test_an_address_ses_could_never_deliver_to_is_refused(address: str) -> None:
+    assert failing_fields(order_body(customer_email=address)) == {"customer_email"}
+
+
+@pytest.mark.parametrize(
+    "address", ['"a.b"@example.com', '"a(b),c"@example.com', "!#$%&'*+/=?^_`{|}~-@x.co", "a+tag@sub.example.co.uk"]
+)
+def test_dot_atom_and_quoted_local_parts_are_accepted(address: str) -> None:
+    assert order_request(customer_email=address).customer_email == address
 
 
 def test_unknown_fields_and_a_client_supplied_total_are_refused() -> None:

@@ -54,6 +54,8 @@ class InProcessRunner:
                     )
         # X-Ray needs the Lambda runtime's trace context, which a direct call does not have.
         environment["POWERTOOLS_TRACE_DISABLED"] = "true"
+        # Restored at close, so a stack started later in this process does not inherit them.
+        self._replaced = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
         self._lock = threading.Lock()
         self._stats = {function.logical_id: FunctionStats() for function in functions}
@@ -67,7 +69,7 @@ class InProcessRunner:
             except Exception as error:  # reported on every invocation, as Lambda reports an init error
                 self._init_errors[function.logical_id] = _error_details(error)
         book = logs if logs is not None else LogBook()
-        _redirect_log_handlers(LineWriter(book, function_of).as_stream())
+        self._redirected = _redirect_log_handlers(LineWriter(book, function_of).as_stream())
         self._stdouts = {f.logical_id: LineWriter(book, _named(f.logical_id)).as_stream() for f in functions}
 
     def invoke(self, function: FunctionSpec, event: Mapping[str, Any]) -> Invocation:
@@ -96,16 +98,27 @@ class InProcessRunner:
         return self._stats
 
     def close(self) -> None:
-        """Nothing to stop: the handlers live and die with this process."""
+        """Give the process its environment and log streams back; the handlers live and die with
+        this process."""
+        for handler, stream in self._redirected:
+            handler.setStream(stream)
+        for name, value in self._replaced.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
-def _redirect_log_handlers(stream: TextIO) -> None:
-    """Point the handlers' stdout log handlers (Powertools Logger's) at the log book."""
+def _redirect_log_handlers(stream: TextIO) -> list[tuple[logging.StreamHandler[TextIO], TextIO]]:
+    """Point the handlers' stdout log handlers (Powertools Logger's) at the log book; return
+    each handler with the stream it had, to be given back at close."""
+    redirected = []
     for name in list(logging.root.manager.loggerDict):
         for handler in logging.getLogger(name).handlers:
             # Exactly StreamHandler: a test runner's capture handlers are subclasses.
             if type(handler) is logging.StreamHandler:
-                handler.setStream(stream)
+                redirected.append((handler, handler.setStream(stream) or stream))
+    return redirected
 
 
 def _named(function: str) -> Callable[[str], str]:

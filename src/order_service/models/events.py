@@ -7,7 +7,12 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from order_service.models.order import EmailAddress, Order, OrderId, OrderStatus
+from order_service.models.bounds import MAX_AMOUNT_TEXT_LENGTH, MAX_ITEMS_PER_ORDER, NOTIFICATION_ID_MAX_LENGTH
+from order_service.models.order import CustomerId, EmailAddress, Order, OrderId, OrderStatus, Reason
+
+# An amount as a decimal string, as long as the largest amount an order may hold.
+AmountText = Annotated[str, Field(min_length=1, max_length=MAX_AMOUNT_TEXT_LENGTH)]
+Currency = Annotated[str, Field(min_length=3, max_length=3)]
 
 ORDER_PLACED = "OrderPlaced"
 
@@ -21,10 +26,10 @@ class OrderPlaced(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
     order_id: OrderId
-    customer_id: Annotated[str, Field(max_length=64)]
-    currency: Annotated[str, Field(max_length=3)]
-    total: Annotated[str, Field(max_length=17)]
-    item_count: Annotated[int, Field(ge=1)]
+    customer_id: CustomerId
+    currency: Currency
+    total: AmountText
+    item_count: Annotated[int, Field(ge=1, le=MAX_ITEMS_PER_ORDER)]
     placed_at: datetime
 
     @classmethod
@@ -57,13 +62,13 @@ class Notification(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    notification_id: Annotated[str, Field(min_length=1, max_length=128)]
+    notification_id: Annotated[str, Field(min_length=1, max_length=NOTIFICATION_ID_MAX_LENGTH)]
     kind: NotificationKind
     order_id: OrderId
     recipient: EmailAddress
-    currency: Annotated[str, Field(max_length=3)]
-    total: Annotated[str, Field(max_length=17)]
-    reason: Annotated[str | None, Field(max_length=500)] = None
+    currency: Currency
+    total: AmountText
+    reason: Reason | None = None
 
     @classmethod
     def of(cls, order: Order) -> Self:

@@ -10,11 +10,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
+from order_service.models.bounds import AMOUNT_FRACTION_DIGITS, AMOUNT_INTEGER_DIGITS, MAX_PRICE_TEXT_LENGTH
 from order_service.models.currencies import MINOR_UNIT_EXPONENTS, minor_unit_exponent
 
-# At most 12 integer digits and 4 fraction digits (the largest ISO 4217 exponent):
-# bounded so a hostile payload cannot ask for a 10,000-digit Decimal.
-DECIMAL_AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?$"
+# Bounded so a hostile payload cannot ask for a 10,000-digit Decimal.
+DECIMAL_AMOUNT_PATTERN = rf"^(0|[1-9][0-9]{{0,{AMOUNT_INTEGER_DIGITS - 1}}})(\.[0-9]{{1,{AMOUNT_FRACTION_DIGITS}}})?$"
 
 
 def _known_currency(code: str) -> str:
@@ -28,7 +28,7 @@ CurrencyCode = Annotated[
     StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$"),
     AfterValidator(_known_currency),
 ]
-DecimalAmount = Annotated[str, StringConstraints(max_length=17, pattern=DECIMAL_AMOUNT_PATTERN)]
+DecimalAmount = Annotated[str, StringConstraints(max_length=MAX_PRICE_TEXT_LENGTH, pattern=DECIMAL_AMOUNT_PATTERN)]
 
 
 class AmountPrecisionError(ValueError):

@@ -5,8 +5,28 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
+from order_service.models.bounds import (
+    EMAIL_DOMAIN_LABEL_MAX_LENGTH,
+    EMAIL_LOCAL_PART_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    ID_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    MAX_ITEMS_PER_ORDER,
+    MAX_MINOR_UNITS,
+    MAX_QUANTITY,
+    REASON_MAX_LENGTH,
+)
 from order_service.models.money import (
     AmountPrecisionError,
     CurrencyCode,
@@ -15,18 +35,32 @@ from order_service.models.money import (
     to_minor_units,
 )
 
-MAX_ITEMS_PER_ORDER = 50
-MAX_QUANTITY = 1_000
+CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9_-]+$")]
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+# RFC 5321's mailbox: a dot-atom or a quoted local part of at most 64 characters, in ASCII
+# because SES does not support SMTPUTF8, at a dotted domain. An address SES could never send
+# to is refused here, not dead-lettered later; deliverability beyond that is SES's business.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+# No @ even between quotes: SES, like most software, splits an address at its first @.
+_LOCAL_PART = rf'(?:{_ATEXT}+(?:\.{_ATEXT}+)*|"(?:[!#-?A-\[\]-~]|\\[!-?A-~])+")'
+_LABEL = f"[A-Za-z0-9-]{{1,{EMAIL_DOMAIN_LABEL_MAX_LENGTH}}}"
 
-CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-# A deliberately plain check: one @, no spaces, a dotted domain, RFC 5321 length limit.
-# Deliverability is SES's business; this only refuses what can never be an address.
+
+def _local_part_fits(address: str) -> str:
+    if len(address.rsplit("@", 1)[0]) > EMAIL_LOCAL_PART_MAX_LENGTH:
+        raise ValueError(f"the part before the @ must be at most {EMAIL_LOCAL_PART_MAX_LENGTH} characters")
+    return address
+
+
 EmailAddress = Annotated[
     str,
-    StringConstraints(max_length=254, pattern=r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"),
+    StringConstraints(max_length=EMAIL_MAX_LENGTH, pattern=rf"^{_LOCAL_PART}@{_LABEL}(\.{_LABEL})+$"),
+    AfterValidator(_local_part_fits),
 ]
-OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+OrderId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9-]+$")]
+MinorUnits = Annotated[int, Field(ge=0, le=MAX_MINOR_UNITS)]
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+Reason = Annotated[str, StringConstraints(max_length=REASON_MAX_LENGTH)]
 
 
 class OrderStatus(StrEnum):
@@ -58,22 +92,30 @@ class PlaceOrderRequest(BaseModel):
     currency: CurrencyCode
     items: Annotated[list[LineItemRequest], Field(min_length=1, max_length=MAX_ITEMS_PER_ORDER)]
 
-    @model_validator(mode="after")
-    def _prices_fit_the_currency(self) -> Self:
-        for item in self.items:
+    @field_validator("items")
+    @classmethod
+    def _amounts_fit_the_currency(cls, items: list[LineItemRequest], info: ValidationInfo) -> list[LineItemRequest]:
+        currency = info.data.get("currency")
+        if currency is None:  # refused on its own field
+            return items
+        total = 0
+        for item in items:
             try:
-                to_minor_units(item.unit_price, self.currency)
+                total += item.quantity * to_minor_units(item.unit_price, currency)
             except AmountPrecisionError as error:
                 raise ValueError(f"{item.sku}: {error}") from None
-        return self
+        if total > MAX_MINOR_UNITS:
+            largest = format_minor_units(MAX_MINOR_UNITS, currency)
+            raise ValueError(f"the order total must not exceed {largest} {currency}")
+        return items
 
 
 class LineItem(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    sku: str
-    quantity: int
-    unit_price_minor: int
+    sku: Sku
+    quantity: Quantity
+    unit_price_minor: MinorUnits
 
     @property
     def total_minor(self) -> int:
@@ -85,18 +127,19 @@ class Order(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    order_id: str
-    customer_id: str
-    customer_email: str
-    currency: str
-    items: tuple[LineItem, ...]
-    total_minor: int
+    order_id: OrderId
+    customer_id: CustomerId
+    # Only its length: an address stored before a tighter check must still be readable.
+    customer_email: Annotated[str, StringConstraints(min_length=3, max_length=EMAIL_MAX_LENGTH)]
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)]
+    items: Annotated[tuple[LineItem, ...], Field(min_length=1, max_length=MAX_ITEMS_PER_ORDER)]
+    total_minor: MinorUnits
     status: OrderStatus
-    reason: str | None = None
+    reason: Reason | None = None
     created_at: datetime
     updated_at: datetime
-    version: int = 1
-    idempotency_key: str | None = None
+    version: Annotated[int, Field(ge=1)] = 1
+    idempotency_key: Annotated[str, StringConstraints(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)] | None = None
     request_fingerprint: str | None = None
 
     @property
