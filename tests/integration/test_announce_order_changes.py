@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,3 +93,61 @@ def test_a_removed_item_announces_nothing(stack: LocalStack) -> None:
     )
 
     assert invocation.payload == {"batchItemFailures": []}
+
+
+def test_once_a_record_fails_no_later_record_of_the_batch_is_announced_until_the_retry(
+    stack: LocalStack, emails_to: Callable[[str], list[Any]]
+) -> None:
+    # Given a batch whose first record (a new order) meets the bus down, then a decided order
+    placed = an_order()
+    decided_before = an_order().model_copy(update={"customer_email": f"later-{uuid.uuid4().hex[:8]}@example.com"})
+    decided_after = decided_before.model_copy(update={"status": OrderStatus.COMPLETED, "version": 2})
+    records = [
+        stream_record("INSERT", to_item(placed), None, 30),
+        stream_record("MODIFY", to_item(decided_after), to_item(decided_before), 31),
+    ]
+    stack.emulator.middleware.outages.add("events:PutEvents")
+    try:
+        # When the announcer handles it
+        first = stack.invoke("AnnounceOrderChangesFunction", {"Records": records})
+    finally:
+        stack.emulator.middleware.outages.discard("events:PutEvents")
+    stack.wait_until_idle(timeout=30, settle=0.5)
+
+    # Then both are reported and the later one was not notified: nothing overtook the failure
+    assert first.payload == {"batchItemFailures": [{"itemIdentifier": "30"}, {"itemIdentifier": "31"}]}
+    assert emails_to(decided_before.customer_email) == []
+
+    # And the stream's retry announces both, in order, once each
+    retry = stack.invoke("AnnounceOrderChangesFunction", {"Records": records})
+    assert retry.payload == {"batchItemFailures": []}
+    stack.wait_until_idle(timeout=30, settle=0.5)
+    assert len(emails_to(decided_before.customer_email)) == 1
+
+
+def test_a_record_that_can_never_be_announced_is_set_aside_and_the_records_behind_it_go_out(
+    stack: LocalStack, order_placed_inbox: str
+) -> None:
+    # Given a record whose image no release of the code can read (no currency), then a good one
+    broken, good = an_order(), an_order()
+    unreadable = to_item(broken)
+    del unreadable["currency"]
+    records = [stream_record("INSERT", unreadable, None, 40), stream_record("INSERT", to_item(good), None, 41)]
+
+    # When the announcer handles the batch
+    invocation = stack.invoke("AnnounceOrderChangesFunction", {"Records": records})
+
+    # Then the batch is done, the good order is announced, and the broken one waits, with why
+    assert invocation.payload == {"batchItemFailures": []}
+    assert [event["detail"]["orderId"] for event in received(stack, order_placed_inbox)] == [good.order_id]
+    messages = (
+        stack.client("sqs")
+        .receive_message(QueueUrl=stack.resources.queue_urls["UnannouncedChangesQueue"], WaitTimeSeconds=1)
+        .get("Messages", [])
+    )
+    (set_aside,) = [json.loads(message["Body"]) for message in messages]
+    assert set_aside["order_id"] == broken.order_id
+    assert set_aside["position"] == "stream sequence number 40"
+    assert set_aside["reason"].startswith("KeyError")
+    assert "@" not in json.dumps(set_aside)
+    assert '"AnnouncementSetAside"' in stack.logs.text()

@@ -30,7 +30,9 @@ class EventBridgePublisher:
         )
         if response.get("FailedEntryCount", 0):
             entry = response["Entries"][0]
+            code = entry.get("ErrorCode", "")
             raise PublishError(
                 f"EventBridge refused {ORDER_PLACED} for order {event.order_id}: "
-                f"{entry.get('ErrorCode', '?')} {entry.get('ErrorMessage', '')}".rstrip()
+                f"{code or '?'} {entry.get('ErrorMessage', '')}".rstrip(),
+                code=code,
             )

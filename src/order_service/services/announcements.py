@@ -10,7 +10,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from order_service.models.events import Notification, OrderPlaced
-from order_service.ports import ChangeOutbox, NotificationQueue, OrderChange, OrderEventPublisher
+from order_service.ports import ChangeOutbox, NotificationQueue, OrderChange, OrderEventPublisher, RelayedBatch
 
 
 class Announcement(StrEnum):
@@ -37,14 +37,16 @@ def relay_changes(
     notifications: NotificationQueue,
     batch_size: int = 100,
     time_left: Callable[[], bool] = lambda: True,
-) -> int:
-    """Announce every pending change of the outbox, batch after batch, while time is left."""
-    relayed = 0
+) -> RelayedBatch:
+    """Announce every pending change of the outbox, batch after batch, while time is left.
+
+    Returns the totals; a change set aside (it can never be announced) does not stop the run."""
+    taken = published = set_aside = 0
     while time_left():
-        published = outbox.publish_pending(
+        batch = outbox.publish_pending(
             batch_size, lambda change: announce(change, events=events, notifications=notifications)
         )
-        relayed += published
-        if published < batch_size:
+        taken, published, set_aside = taken + batch.taken, published + batch.published, set_aside + batch.set_aside
+        if batch.taken < batch_size:
             break
-    return relayed
+    return RelayedBatch(taken, published, set_aside)
