@@ -65,6 +65,11 @@ class InMemoryOrders:
             self.transitions += 1
             return updated
 
+    def pending_before(self, cutoff: datetime, limit: int) -> tuple[Order, ...]:
+        with self._lock:
+            pending = [o for o in self.orders.values() if o.status is OrderStatus.PENDING and o.created_at < cutoff]
+        return tuple(sorted(pending, key=lambda order: (order.created_at, order.order_id))[:limit])
+
 
 @dataclass
 class RecordingPublisher:

@@ -2,6 +2,7 @@
 PostgreSQL on a real server."""
 
 import contextlib
+import itertools
 import threading
 import uuid
 from collections.abc import Callable
@@ -170,3 +171,49 @@ def test_a_page_token_is_refused_for_another_customer(repository: OrderRepositor
 
     with pytest.raises(InvalidPageTokenError):
         repository.list_by_customer("someone-else", 1, token)
+
+
+_WINDOWS_BACK = itertools.count(1)
+
+
+def an_earlier_window() -> datetime:
+    """A day before every order the suite stored so far in this store, so that `pending_before`
+    (which lists every older pending order) sees only the orders of the test that asked."""
+    return datetime(2020, 1, 1, tzinfo=UTC) - timedelta(days=next(_WINDOWS_BACK))
+
+
+def placed_at(moment: datetime) -> Order:
+    return an_order().model_copy(update={"created_at": moment, "updated_at": moment})
+
+
+def test_only_orders_placed_before_the_cutoff_are_listed_as_pending(repository: OrderRepository) -> None:
+    window = an_earlier_window()
+    before, at_cutoff, after = (placed_at(window + timedelta(minutes=m)) for m in (1, 5, 9))
+    for order in (before, at_cutoff, after):
+        repository.add(order)
+
+    listed = repository.pending_before(window + timedelta(minutes=5), 10)
+
+    assert listed == (before,)
+
+
+def test_pending_orders_are_listed_oldest_first_up_to_the_limit(repository: OrderRepository) -> None:
+    window = an_earlier_window()
+    orders = [placed_at(window + timedelta(minutes=m)) for m in (4, 0, 5, 2, 1, 3)]
+    for order in orders:
+        repository.add(order)
+
+    listed = repository.pending_before(window + timedelta(hours=1), 4)
+
+    assert [order.created_at for order in listed] == [window + timedelta(minutes=m) for m in range(4)]
+
+
+def test_an_order_that_left_pending_is_no_longer_listed(repository: OrderRepository) -> None:
+    window = an_earlier_window()
+    decided, waiting = placed_at(window), placed_at(window + timedelta(minutes=1))
+    repository.add(decided)
+    repository.add(waiting)
+
+    repository.transition(decided.order_id, expected=OrderStatus.PENDING, new=OrderStatus.COMPLETED, reason=None, at=T0)
+
+    assert repository.pending_before(window + timedelta(hours=1), 10) == (waiting,)

@@ -1,11 +1,16 @@
 """How an order is laid out as a DynamoDB item (also how stream images are read back).
 
 Single table: `PK = order#<id>`, `SK = order`; the `GSI1` index lists a customer's
-orders newest first (`GSI1PK = customer#<id>`, `GSI1SK = <created_at>#<id>`).
+orders newest first (`GSI1PK = customer#<id>`, `GSI1SK = <created_at>#<id>`). The sparse
+`GSI2` index holds only the orders still pending, oldest first, spread over
+`PENDING_SHARDS` partitions by a hash of the order id so no partition takes every write
+(`GSI2PK = pending#<shard>`, `GSI2SK = <created_at in UTC>#<id>`): an order enters it when
+stored pending, and leaves it when its guarded transition REMOVEs both attributes.
 """
 
+import zlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from order_service.models.order import LineItem, Order, OrderStatus
@@ -16,6 +21,11 @@ if TYPE_CHECKING:
 Item = Mapping[str, "AttributeValueTypeDef"]
 ORDER_SK = "order"
 CUSTOMER_INDEX = "GSI1"
+PENDING_INDEX = "GSI2"
+# Only ever grow this: a pending order stays in the shard it was written to, and the sweep
+# queries shards 0..PENDING_SHARDS-1.
+PENDING_SHARDS = 8
+PENDING_INDEX_ATTRIBUTES = ("GSI2PK", "GSI2SK")
 
 
 def order_key(order_id: str) -> dict[str, "AttributeValueTypeDef"]:
@@ -28,6 +38,22 @@ def customer_partition(customer_id: str) -> str:
 
 def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
+
+
+def pending_partition(shard: int) -> str:
+    return f"pending#{shard}"
+
+
+def pending_shard(order_id: str) -> int:
+    """A stable shard for the order: the same in every process (unlike `hash`)."""
+    return zlib.crc32(order_id.encode()) % PENDING_SHARDS
+
+
+def pending_sort_key_bound(moment: datetime) -> str:
+    """What `GSI2SK` starts with for an order created at `moment`; an order created exactly then
+    sorts after it (`<created_at>#<id>` > `<created_at>`), so `GSI2SK < bound` is "created before".
+    In UTC, so that string order is time order whatever offset an order was created with."""
+    return _timestamp(moment.astimezone(UTC))
 
 
 def to_item(order: Order) -> dict[str, "AttributeValueTypeDef"]:
@@ -57,6 +83,9 @@ def to_item(order: Order) -> dict[str, "AttributeValueTypeDef"]:
         "updated_at": {"S": _timestamp(order.updated_at)},
         "version": {"N": str(order.version)},
     }
+    if order.status is OrderStatus.PENDING:
+        item["GSI2PK"] = {"S": pending_partition(pending_shard(order.order_id))}
+        item["GSI2SK"] = {"S": f"{pending_sort_key_bound(order.created_at)}#{order.order_id}"}
     if order.reason is not None:
         item["reason"] = {"S": order.reason}
     if order.idempotency_key is not None:

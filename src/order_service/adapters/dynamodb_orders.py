@@ -2,17 +2,24 @@
 
 import base64
 import binascii
+import heapq
 import json
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from order_service.adapters.dynamodb_items import (
     CUSTOMER_INDEX,
+    PENDING_INDEX,
+    PENDING_INDEX_ATTRIBUTES,
+    PENDING_SHARDS,
     customer_partition,
     from_item,
     order_key,
+    pending_partition,
+    pending_sort_key_bound,
     to_item,
 )
 from order_service.models.order import Order, OrderStatus
@@ -90,11 +97,17 @@ class DynamoDbOrderRepository:
             ":one": {"N": "1"},
         }
         update = "SET #status = :new, updated_at = :at, version = version + :one"
+        removed: list[str] = []
         if reason is None:
-            update += " REMOVE reason"
+            removed.append("reason")
         else:
             update += ", reason = :reason"
             values[":reason"] = {"S": reason}
+        if new is not OrderStatus.PENDING:
+            # Out of the sparse pending index: the sweep no longer sees the order.
+            removed.extend(PENDING_INDEX_ATTRIBUTES)
+        if removed:
+            update += " REMOVE " + ", ".join(removed)
         try:
             response = self._client.update_item(
                 TableName=self._table,
@@ -114,6 +127,33 @@ class DynamoDbOrderRepository:
                 raise OrderNotFoundError(order_id) from None
             raise TransitionConflictError(from_item(current)) from None
         return from_item(response["Attributes"])
+
+    def pending_before(self, cutoff: datetime, limit: int) -> tuple[Order, ...]:
+        """Each shard of the sparse pending index holds its orders oldest first: the oldest
+        `limit` overall are among the oldest `limit` of each shard. The index is eventually
+        consistent, so an order decided a moment ago may still be listed."""
+        bound = pending_sort_key_bound(cutoff)
+        shards = [self._pending_in_shard(shard, bound, limit) for shard in range(PENDING_SHARDS)]
+        oldest = heapq.merge(*shards, key=lambda order: (order.created_at, order.order_id))
+        return tuple(islice(oldest, limit))
+
+    def _pending_in_shard(self, shard: int, bound: str, limit: int) -> list[Order]:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "GSI2PK = :shard AND GSI2SK < :bound",
+            "ExpressionAttributeValues": {":shard": {"S": pending_partition(shard)}, ":bound": {"S": bound}},
+            "ScanIndexForward": True,
+        }
+        found: list[Order] = []
+        while len(found) < limit:
+            response = self._client.query(**query, Limit=limit - len(found))
+            found.extend(from_item(item) for item in response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if last_key is None:
+                break
+            query["ExclusiveStartKey"] = last_key
+        return found
 
 
 def _encode_page_token(last_key: Any) -> str:
