@@ -2,13 +2,15 @@
 
 The middleware is where the local stack observes and bends AWS: it records the e-mails
 SES accepted, refuses mail to recipients configured to always fail, and (when asked)
-injects throttles and 5xx answers. None of it exists on the deployed path.
+injects throttles, 5xx answers, outages and hangs. None of it exists on the deployed path.
 """
 
+import contextlib
 import io
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from collections import Counter
@@ -161,12 +163,57 @@ class EmulatorMiddleware:
         # failed (as EventBridge does), anything else a 503.
         self.outages: set[str] = set()
         self.stalls: list[Stall] = []
+        # "service" or "service:Operation" -> until when (time.monotonic()) a matching call hangs:
+        # it is accepted and never answered nor forwarded; when the hang ends (or the emulator
+        # stops) its connection is dropped. The caller's read timeout is what ends its wait.
+        self.hangs: dict[str, float] = {}
+        # Hangs that start with the next matching call: target -> how long they last.
+        self._armed_hangs: dict[str, float] = {}
+        # Calls held by a hang, by the hang's target.
+        self.hung: Counter[str] = Counter()
+        self._hang_changed = threading.Condition(self._lock)
+        self._stopping = False
+
+    def hang(self, target: str, seconds: float, *, from_next_call: bool = False) -> None:
+        """Hang every call to `target` ("dynamodb", "ses:SendEmail", ...) for `seconds` from now,
+        or from the next call to it."""
+        with self._hang_changed:
+            if from_next_call:
+                self._armed_hangs[target] = seconds
+            else:
+                self.hangs[target] = time.monotonic() + seconds
+            self._hang_changed.notify_all()
+
+    def hanging(self, target: str) -> bool:
+        """Whether `target` hangs now, or will from its next call."""
+        with self._lock:
+            return target in self._armed_hangs or self.hangs.get(target, 0.0) > time.monotonic()
+
+    def end_hang(self, target: str) -> None:
+        """End the hang of `target` now: the calls it holds are dropped."""
+        with self._hang_changed:
+            self.hangs.pop(target, None)
+            self._armed_hangs.pop(target, None)
+            self._hang_changed.notify_all()
+
+    def release_hangs(self) -> None:
+        """The emulator is stopping: drop every held call, and hold no more."""
+        with self._hang_changed:
+            self._stopping = True
+            self.hangs.clear()
+            self._armed_hangs.clear()
+            self._hang_changed.notify_all()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         service = _service_of(environ)
         operation = f"{service}:{_operation_of(environ)}"
         with self._lock:
             self.calls[operation] += 1
+        # The local stack's own calls (pollers, provisioning) never hang.
+        if (self.hangs or self._armed_hangs) and LOCAL_USER_AGENT not in environ.get("HTTP_USER_AGENT", ""):
+            target = self._hang_target(service, operation)
+            if target is not None:
+                self._hold(environ, target)
         if operation in self.outages:
             return _outage(environ, start_response, operation)
         # The emulated AWS machinery itself (pollers, provisioning) is not what faults test.
@@ -187,6 +234,35 @@ class EmulatorMiddleware:
         if service == "ses" and environ.get("PATH_INFO", "").endswith("/v2/email/outbound-emails"):
             return self._send_email(environ, start_response)
         return self._app(environ, start_response)
+
+    def _hang_target(self, service: str, operation: str) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            for target in (operation, service):
+                armed = self._armed_hangs.pop(target, None)
+                if armed is not None:
+                    self.hangs[target] = now + armed
+                if self.hangs.get(target, 0.0) > now:
+                    self.hung[target] += 1
+                    return target
+        return None
+
+    def _hold(self, environ: dict[str, Any], target: str) -> None:
+        """Hold the call until the hang of `target` ends, then drop its connection unanswered."""
+        # Read the body, so that nothing of this request is left to be parsed as the next one.
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        with self._hang_changed:
+            while not self._stopping:
+                left = self.hangs.get(target, 0.0) - time.monotonic()
+                if left <= 0:
+                    break
+                self._hang_changed.wait(left)
+        connection = environ.get("werkzeug.socket")
+        if isinstance(connection, socket.socket):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        # werkzeug takes a ConnectionError for a client gone away: it answers nothing.
+        raise ConnectionAbortedError(f"{target} hangs: dropped unanswered")
 
     def _fault(self, environ: dict[str, Any], operation: str, service: str) -> str | None:
         """'stall' (after holding the request), 'throttle', '5xx' or None."""
@@ -264,6 +340,7 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        self.middleware.release_hangs()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -46,15 +46,23 @@ class LocalDatabase:
         credentials = params.get("user", "postgres") + (f":{params['password']}" if params.get("password") else "")
         return f"postgresql://{credentials}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{self.name}"
 
-    def secret_string(self) -> str:
-        """The secret as RDS writes one."""
+    @property
+    def host(self) -> str:
+        return str(self.params.get("host", "127.0.0.1"))
+
+    @property
+    def port(self) -> int:
+        return int(self.params.get("port", 5432))
+
+    def secret_string(self, *, host: str | None = None, port: int | None = None) -> str:
+        """The secret as RDS writes one; `host` and `port` point the functions elsewhere (a proxy)."""
         return json.dumps(
             {
                 "engine": "postgres",
                 "username": self.params.get("user", "postgres"),
                 "password": self.params.get("password", ""),
-                "host": self.params.get("host", "127.0.0.1"),
-                "port": int(self.params.get("port", 5432)),
+                "host": host or self.host,
+                "port": port or self.port,
                 "dbname": self.name,
             }
         )

@@ -2,12 +2,18 @@
 
 While the workload runs, the emulator throttles or fails a share of every DynamoDB, SQS,
 EventBridge and SES call; one send_notification worker is killed in the middle of a batch
-(while SES hangs on its e-mail); one send_notification invocation overruns its timeout (SES
-hangs on another e-mail, every attempt); and EventBridge refuses every event for a stretch. Then:
+(while SES hangs on its e-mail); one send_notification invocation overruns its timeout (its
+worker freezes while SES hangs on another e-mail); EventBridge refuses every event for a
+stretch; and late in the run DynamoDB, SQS, EventBridge and SES each hang in turn for a few
+seconds, and on the PostgreSQL store PostgreSQL stalls for longer than an API call may take:
+calls are accepted and never answered. The workload's clients retry a 503 after its
+Retry-After, as a good client does. Then:
 every accepted order must be in exactly one final state, every final state must have sent
 exactly one e-mail (except to the recipients SES refuses, whose notifications must wait in
-the dead-letter queue with the reason), no answer may be a 5xx, no log line may carry an
-address, and once the refusal is lifted a redrive must deliver each of those e-mails once.
+the dead-letter queue with the reason), no final answer may be a 5xx (a 503 its retry
+absorbed is counted, not failed), no function may time out waiting on a hung dependency, no
+log line may carry an address, and once the refusal is lifted a redrive must deliver each of
+those e-mails once.
 """
 
 import json
@@ -32,6 +38,13 @@ from orders_local.workload import FAILING_RECIPIENT_DOMAIN, plan_workload, run_w
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 FAULT_SERVICES = frozenset({"dynamodb", "sqs", "events", "ses"})
+# Once this share of the requests is sent, each service hangs in turn for `hang_seconds` from its
+# next call (the pipeline reaches SQS and SES later than the API reaches the store), and on the
+# PostgreSQL store PostgreSQL stalls for `store_hang_seconds`, from then.
+HUNG_SERVICES = ("dynamodb", "sqs", "events", "ses")
+HANGS_AT = 0.7
+# A service not called for this long after its hang was armed is not hung at all.
+HANG_ARMED_AT_MOST_SECONDS = 30.0
 
 
 @dataclass
@@ -56,6 +69,8 @@ def run_soak(
     clients: int = 8,
     fault_rate: float = 0.10,
     outage_seconds: float = 8.0,
+    hang_seconds: float = 3.0,
+    store_hang_seconds: float = 7.0,
     drain_timeout: float = 600.0,
     progress: Callable[[int], None] = lambda _: None,
 ) -> SoakReport:
@@ -69,6 +84,17 @@ def run_soak(
     ][:2]
     killed: list[int] = []
     outages: Counter[str] = Counter()
+
+    def freeze_the_sender(_: dict[str, Any]) -> None:
+        # SES now hangs on this recipient's e-mail, and the worker waiting for it freezes: only
+        # the function's timeout can end that invocation.
+        runner = stack.runner
+        for _attempt in range(50):
+            if isinstance(runner, WorkerRunner) and runner.freeze_worker_handling(
+                "SendNotificationFunction", overrun_recipient
+            ):
+                return
+            time.sleep(0.05)
 
     def kill_the_sender(_: dict[str, Any]) -> None:
         # SES now hangs on this recipient's e-mail: kill the worker that waits for it.
@@ -89,8 +115,8 @@ def run_soak(
     middleware.stalls = [
         # SES hangs on one e-mail and its sender is killed mid-batch.
         Stall("ses:SendEmail", to(killed_recipient), 5.0, kill_the_sender),
-        # SES hangs on another, every attempt, until the sender overruns its timeout.
-        Stall("ses:SendEmail", to(overrun_recipient), timeout + 2.0),
+        # SES hangs on another, and its sender freezes until it overruns its timeout.
+        Stall("ses:SendEmail", to(overrun_recipient), timeout + 2.0, freeze_the_sender),
     ]
     middleware.rejected_domains.add(FAILING_RECIPIENT_DOMAIN)
     middleware.faults.rate = fault_rate
@@ -98,6 +124,10 @@ def run_soak(
 
     sent = 0
     outage_at = int(plan.requests * 0.4)
+    hangs_at = int(plan.requests * HANGS_AT)
+    hangs = threading.Thread(
+        target=_hang_in_turn, args=(stack, hang_seconds, store_hang_seconds), name="soak-hangs", daemon=True
+    )
 
     def counted(advance: int) -> None:
         nonlocal sent
@@ -107,8 +137,13 @@ def run_soak(
             outages["events:outage"] += 1
             middleware.outages.add("events:PutEvents")
             threading.Timer(outage_seconds, middleware.outages.discard, args=("events:PutEvents",)).start()
+        if sent >= hangs_at and not hangs.ident:
+            hangs.start()
 
+    timeouts_before = {name: stats.timeouts for name, stats in stack.runner.stats().items()}
     result = run_workload(stack.api_client, plan, clients=clients, progress=counted)
+    if hangs.ident:
+        hangs.join()
     drained = stack.wait_until_idle(timeout=drain_timeout, settle=3.0)
     # The kill happens when the stalled e-mail comes up, often after the last request.
     report = SoakReport(
@@ -120,13 +155,19 @@ def run_soak(
 
     hung, other = _timeouts_holding(stack, overrun_recipient)
     _check_faults(stack, report, hung_timeouts=hung)
+    _check_hangs(stack, report, started=hangs.ident is not None, timeouts_before=timeouts_before)
     _check_dead_letters(stack, report)
     _redrive_once_fixed(stack, report)
     _scan_logs(stack, report)
+    _scan_traces(stack, report)
     report.faults.update(middleware.faults.injected)
     report.faults["ses:hang-and-kill"] = int(report.killed_worker is not None)
     report.faults["ses:hang-past-timeout"] = hung
+    report.faults.update({f"{service}:hang": middleware.hung[service] for service in HUNG_SERVICES})
+    if stack.database_proxy is not None:
+        report.faults["postgres:stall"] = stack.database_proxy.stalls
     report.retries.update(_source_retries(stack))
+    report.retries["client retries after a 503 (Retry-After)"] = sum(result.retried_after_503.values())
     report.retries["sdk (throttles and 5xx absorbed)"] = sum(middleware.faults.injected.values())
     # Any other timeout is counted, not failed: SQS delivers its batch again, and the
     # accounting has checked that nothing was lost or sent twice.
@@ -142,6 +183,42 @@ def _check_faults(stack: LocalStack, report: SoakReport, *, hung_timeouts: int) 
         report.problems.append("the invocation holding the hung e-mail did not overrun its timeout")
     if not stack.emulator.middleware.faults.injected:
         report.problems.append("no throttle or 5xx was injected")
+
+
+def _hang_in_turn(stack: LocalStack, seconds: float, store_seconds: float) -> None:
+    """Stall PostgreSQL (on that store) for `store_seconds` from now, and hang each service in
+    turn for `seconds` from its next call.
+
+    The DynamoDB hang is kept shorter than one invocation: longer, and an e-mail that SES took
+    just before it could not be recorded as sent before the invocation ends (see
+    adapters/idempotency_store.py), and would be sent again."""
+    middleware = stack.emulator.middleware
+    proxy = stack.database_proxy
+    resume = None if proxy is None else threading.Timer(store_seconds, proxy.resume)
+    if proxy is not None and resume is not None:
+        proxy.stall()
+        resume.start()
+    for service in HUNG_SERVICES:
+        middleware.hang(service, seconds, from_next_call=True)
+        give_up = time.monotonic() + HANG_ARMED_AT_MOST_SECONDS + seconds
+        while middleware.hanging(service) and time.monotonic() < give_up:
+            time.sleep(0.05)
+        middleware.end_hang(service)
+    if resume is not None:
+        resume.join()
+
+
+def _check_hangs(stack: LocalStack, report: SoakReport, *, started: bool, timeouts_before: dict[str, int]) -> None:
+    """The hangs ran, and none of them made a function overrun its timeout: each call gave up in time.
+
+    send_notification's one timeout is the frozen worker's (checked with the other faults)."""
+    if not started:
+        report.problems.append("the phase of hung dependencies never started")
+    for name, stats in stack.runner.stats().items():
+        if name == "SendNotificationFunction":
+            continue
+        if stats.timeouts > timeouts_before.get(name, 0):
+            report.problems.append(f"{name} timed out {stats.timeouts - timeouts_before.get(name, 0)} times")
 
 
 def _timeouts_holding(stack: LocalStack, recipient: str) -> tuple[int, int]:
@@ -201,6 +278,17 @@ def _scan_logs(stack: LocalStack, report: SoakReport) -> None:
     leaked = [line for line in stack.logs.lines if _ADDRESS.search(line.text)]
     if leaked:
         report.problems.append(f"{len(leaked)} log lines carry an e-mail address, e.g. from {leaked[0].function}")
+
+
+def _scan_traces(stack: LocalStack, report: SoakReport) -> None:
+    """As `_scan_logs`, over the X-Ray segments the functions sent; none at all is a problem too."""
+    documents = stack.traces.documents()
+    if not documents:
+        report.problems.append("no X-Ray segment was collected, so none could be scanned for addresses")
+        return
+    leaked = [document for document in documents if _ADDRESS.search(document.raw)]
+    if leaked:
+        report.problems.append(f"{len(leaked)} X-Ray segments carry an e-mail address, e.g. {leaked[0].name!r}")
 
 
 def _source_retries(stack: LocalStack) -> Counter[str]:

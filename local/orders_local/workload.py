@@ -8,6 +8,7 @@ which e-mails are sent, and which notifications end in the dead-letter queue.
 import random
 import statistics
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +19,9 @@ from typing import Any
 from orders_local.http_client import HttpAnswer, JsonClient
 
 FAILING_RECIPIENT_DOMAIN = "bounces.example.com"
+# A good client retries a 503 that carries a Retry-After: the same request (the same
+# Idempotency-Key), after the delay it asks for, this many times at most.
+MAX_RETRIES_AFTER_503 = 5
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,8 @@ class WorkloadResult:
     problems: list[str] = field(default_factory=list)
     replays_matched: int = 0
     invalid_refused: int = 0
+    # 503s with a Retry-After that a retry of the same request absorbed, by request.
+    retried_after_503: Counter[str] = field(default_factory=Counter)
 
     def percentile(self, share: float) -> float:
         if not self.latencies_ms:
@@ -143,9 +149,23 @@ def run_workload(
             result.statuses[answer.status] += 1
             result.latencies_ms.append(answer.latency_ms)
 
+    def request(
+        what: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[HttpAnswer, int]:
+        """The final answer, and how many 503s before it were retried after their Retry-After."""
+        for retried in range(MAX_RETRIES_AFTER_503 + 1):
+            answer = client().request(method, path, body, headers)
+            delay = retry_after(answer)
+            if delay is None or retried == MAX_RETRIES_AFTER_503:
+                return answer, retried
+            with lock:
+                result.retried_after_503[what] += 1
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
     def place(order: PlannedOrder) -> None:
         headers = {"Idempotency-Key": order.key}
-        first = client().request("POST", "/orders", order.body, headers)
+        first, _ = request("POST /orders", "POST", "/orders", order.body, headers)
         record(first)
         progress(1)
         if first.status != 201:
@@ -156,7 +176,7 @@ def run_workload(
         with lock:
             result.accepted[order_id] = order
         for _ in range(order.retries):
-            again = client().request("POST", "/orders", order.body, headers)
+            again, _ = request("POST /orders", "POST", "/orders", order.body, headers)
             record(again)
             progress(1)
             with lock:
@@ -165,11 +185,18 @@ def run_workload(
                 else:
                     result.problems.append(f"retry of {order_id} answered {again.status} {again.body}")
         if order.cancel:
-            cancel = client().request("POST", f"/orders/{order_id}/cancel")
+            cancel, retried = request("POST /orders/{id}/cancel", "POST", f"/orders/{order_id}/cancel")
             record(cancel)
             progress(1)
+            # A 503'd cancel may still have been done: its retry then finds the order cancelled.
+            done_before = (
+                retried > 0
+                and cancel.status == 409
+                and isinstance(cancel.body, dict)
+                and cancel.body.get("current_status") == "cancelled"
+            )
             with lock:
-                if cancel.status == 200:
+                if cancel.status == 200 or done_before:
                     result.cancelled.add(order_id)
                 elif cancel.status != 409:
                     result.problems.append(f"cancel of {order_id} answered {cancel.status} {cancel.body}")
@@ -191,3 +218,14 @@ def run_workload(
         for future in futures:
             future.result()
     return result
+
+
+def retry_after(answer: HttpAnswer) -> float | None:
+    """Seconds to wait before retrying a 503 that says when to retry; None for any other answer."""
+    if answer.status != 503:
+        return None
+    value = next((value for name, value in answer.headers.items() if name.lower() == "retry-after"), None)
+    try:
+        return None if value is None else max(0.0, float(value))
+    except ValueError:
+        return None

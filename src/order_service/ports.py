@@ -36,7 +36,11 @@ class InvalidPageTokenError(ValueError):
 
 
 class PublishError(RuntimeError):
-    """The event bus did not accept an event."""
+    """The event bus did not accept an event; `code` is the bus's error code for it."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class StoreUnavailableError(RuntimeError):
@@ -79,6 +83,9 @@ class OrderRepository(Protocol):
     ) -> Order:
         """Move `expected -> new` atomically; TransitionConflictError or OrderNotFoundError otherwise."""
 
+    def pending_before(self, cutoff: datetime, limit: int) -> tuple[Order, ...]:
+        """Up to `limit` orders still pending that were created before `cutoff`, oldest first."""
+
 
 class OrderEventPublisher(Protocol):
     def publish_order_placed(self, event: OrderPlaced) -> None:
@@ -97,11 +104,42 @@ class Email:
     body: str
 
 
+@dataclass(frozen=True)
+class UnannouncedChange:
+    """A stored change that can never be announced as it is, kept for an operator.
+
+    It names the order and where the change sits in the store's change log, and why it
+    failed; it carries no customer data (the order itself is in the store)."""
+
+    order_id: str | None
+    change: str
+    position: str
+    reason: str
+
+
+class SetAside(Protocol):
+    def set_aside(self, change: UnannouncedChange) -> None:
+        """Keep the change for an operator (a failure queue); raise if it could not be kept."""
+
+
+@dataclass(frozen=True)
+class RelayedBatch:
+    """What one pass over the outbox did: changes taken, published, and set aside."""
+
+    taken: int
+    published: int
+    set_aside: int
+
+
 class ChangeOutbox(Protocol):
     """Stored changes not yet announced (the PostgreSQL store's outbox)."""
 
-    def publish_pending(self, limit: int, publish: Callable[[OrderChange], object]) -> int:
-        """Hand up to `limit` changes to `publish`, oldest first; return how many were published."""
+    def publish_pending(self, limit: int, publish: Callable[[OrderChange], object]) -> RelayedBatch:
+        """Hand up to `limit` changes to `publish`, oldest first, marking each once it returned.
+
+        A change that fails for a reason retrying cannot fix is marked failed, with its reason,
+        and the batch goes on; any other failure stops the batch and is raised, so the change
+        is retried first next time."""
 
 
 class EmailSender(Protocol):

@@ -3,17 +3,28 @@ surviving a dropped connection."""
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 from orders_local.postgres import LocalDatabase
 
+from order_service.adapters.postgres.credentials import _server_certificate_roots
 from order_service.adapters.postgres.database import Database, connect
 from order_service.adapters.postgres.migrate import MigrationChangedError, migrate, migrations
 from order_service.adapters.postgres.orders import PostgresOrderRepository, PostgresOutbox
+from order_service.models.bounds import (
+    EMAIL_MAX_LENGTH,
+    ID_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    MAX_ITEMS_PER_ORDER,
+    MAX_MINOR_UNITS,
+    MAX_QUANTITY,
+    REASON_MAX_LENGTH,
+)
 from order_service.models.order import LineItem, Order, OrderStatus
-from order_service.ports import OrderChange, StoreUnavailableError
+from order_service.ports import OrderChange, PublishError, StoreUnavailableError
 from order_service.services.announcements import relay_changes
 from order_service.settings import ApiSettings, SettingsError, load_settings
 from tests.fakes import RecordingPublisher, RecordingQueue
@@ -153,7 +164,7 @@ def test_the_relay_announces_pending_changes_in_order_and_marks_them(
 
     relayed = relay_changes(PostgresOutbox(database), events=events, notifications=queue, batch_size=1)
 
-    assert relayed == 2
+    assert (relayed.published, relayed.set_aside) == (2, 0)
     assert [event.order_id for event in events.published] == [order.order_id]
     assert [(n.order_id, n.kind.value, n.reason) for n in queue.queued] == [(order.order_id, "order_rejected", "no")]
     assert PostgresOutbox(database).pending() == 0
@@ -171,14 +182,92 @@ def test_a_failed_announcement_keeps_what_was_published_before_it_and_stops(
 
     def bus_fails_on_the_second(change: OrderChange) -> None:
         if change.after.order_id == second.order_id:
-            raise RuntimeError("bus down")
+            raise PublishError("bus down", code="InternalFailure")
         published.append(change.after.order_id)
 
-    with pytest.raises(RuntimeError, match="bus down"):
+    with pytest.raises(PublishError, match="bus down"):
         PostgresOutbox(database).publish_pending(10, bus_fails_on_the_second)
 
     assert published == [first.order_id]
     assert PostgresOutbox(database).pending() == 1
+
+
+def test_a_change_that_can_never_be_announced_is_marked_failed_and_the_ones_behind_it_go_out(
+    database: Database, admin: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    # Given a change whose snapshot no release of the code can read, then a good one
+    admin.execute("UPDATE order_outbox SET published_at = now() WHERE published_at IS NULL")
+    repository = PostgresOrderRepository(database)
+    broken, good = an_order(), an_order()
+    repository.add(broken)
+    admin.execute("UPDATE order_outbox SET snapshot = snapshot - 'currency' WHERE order_id = %s", (broken.order_id,))
+    repository.add(good)
+    events, queue = RecordingPublisher(), RecordingQueue()
+
+    # When the relay runs
+    relayed = relay_changes(PostgresOutbox(database), events=events, notifications=queue, batch_size=10)
+
+    # Then the good one is announced, and the broken one is kept, failed, with why
+    assert [event.order_id for event in events.published] == [good.order_id]
+    assert (relayed.published, relayed.set_aside) == (1, 1)
+    assert rows(
+        admin,
+        "SELECT published_at IS NULL, failure_reason LIKE 'ValidationError: currency: Field required%%'"
+        " FROM order_outbox WHERE order_id = %s",
+        broken.order_id,
+    ) == [(True, True)]
+    assert PostgresOutbox(database).pending() == 0
+
+
+def test_published_changes_are_purged_after_the_retention_period_and_the_rest_are_kept(
+    database: Database, admin: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    repository = PostgresOrderRepository(database)
+    old, recent, unpublished = an_order(), an_order(), an_order()
+    for order in (old, recent, unpublished):
+        repository.add(order)
+    admin.execute(
+        "UPDATE order_outbox SET published_at = now() - interval '8 days' WHERE order_id = %s", (old.order_id,)
+    )
+    admin.execute("UPDATE order_outbox SET published_at = now() WHERE order_id = %s", (recent.order_id,))
+
+    purged = PostgresOutbox(database).purge_published(published_before=datetime.now(UTC) - timedelta(days=7))
+
+    left = {str(row[0]) for row in rows(admin, "SELECT order_id FROM order_outbox")}
+    assert purged >= 1
+    assert old.order_id not in left
+    assert {recent.order_id, unpublished.order_id} <= left
+
+
+# --- one definition of every bound -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("statement", "limit"),
+    [
+        ("UPDATE orders SET total_minor = %s WHERE order_id = %s", MAX_MINOR_UNITS),
+        ("UPDATE order_items SET unit_price_minor = %s WHERE order_id = %s", MAX_MINOR_UNITS),
+        ("UPDATE order_items SET quantity = %s WHERE order_id = %s", MAX_QUANTITY),
+        ("UPDATE order_items SET line_number = %s WHERE order_id = %s", MAX_ITEMS_PER_ORDER),
+        ("UPDATE order_items SET sku = repeat('S', %s) WHERE order_id = %s", ID_MAX_LENGTH),
+        ("UPDATE orders SET customer_id = repeat('c', %s) WHERE order_id = %s", ID_MAX_LENGTH),
+        ("UPDATE orders SET customer_email = repeat('e', %s - 6) || '@x.com' WHERE order_id = %s", EMAIL_MAX_LENGTH),
+        (
+            "UPDATE orders SET status = 'rejected', reason = repeat('r', %s) WHERE order_id = %s",
+            REASON_MAX_LENGTH,
+        ),
+        ("UPDATE orders SET idempotency_key = repeat('k', %s) WHERE order_id = %s", IDEMPOTENCY_KEY_MAX_LENGTH),
+    ],
+)
+def test_the_schema_holds_exactly_the_bounds_the_models_hold(
+    database: Database, admin: psycopg.Connection[tuple[object, ...]], statement: str, limit: int
+) -> None:
+    order = an_order()
+    PostgresOrderRepository(database).add(order)
+
+    admin.execute(statement, (limit, order.order_id))
+    with pytest.raises(psycopg.errors.CheckViolation):
+        admin.execute(statement, (limit + 1, order.order_id))
 
 
 # --- a dropped connection ----------------------------------------------------------------------
@@ -261,3 +350,23 @@ def test_the_postgres_store_needs_credentials(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(SettingsError, match="set exactly one of DATABASE_SECRET_ARN and DATABASE_URL"):
         load_settings(ApiSettings)
     load_settings.cache_clear()
+
+
+def test_the_server_certificate_is_verified_against_amazons_roots_unless_a_bundle_is_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ORDER_STORE", "postgres")
+    monkeypatch.setenv("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    load_settings.cache_clear()
+    default = load_settings(ApiSettings)
+    load_settings.cache_clear()
+    monkeypatch.setenv("DATABASE_SSLROOTCERT", "/var/task/rds-global-bundle.pem")
+    configured = load_settings(ApiSettings)
+    load_settings.cache_clear()
+
+    roots = Path(_server_certificate_roots(default)["sslrootcert"])
+    assert default.database_sslmode == "verify-full"
+    assert "Amazon Root CA 1" in roots.read_text()
+    assert _server_certificate_roots(configured) == {"sslrootcert": "/var/task/rds-global-bundle.pem"}
+    assert _server_certificate_roots(default.model_copy(update={"database_sslmode": "require"})) == {}

@@ -9,7 +9,7 @@ from typing import Any
 from orders_local.local_stack import LocalStack
 
 from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
-from order_service.services.order_service import ProcessOutcome, process_order
+from order_service.services.order_lifecycle import ProcessOutcome, process_order
 from order_service.services.rules import OrderRules
 from tests.builders import order_body
 from tests.events import api_request, order_placed

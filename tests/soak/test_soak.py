@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from orders_local.local_stack import LocalStack, StackOptions, StoreKind
-from orders_local.soak import run_soak
+from orders_local.soak import HUNG_SERVICES, run_soak
 
 
 @pytest.fixture(params=["dynamodb", "postgres"])
@@ -29,3 +29,5 @@ def test_under_faults_nothing_is_lost_or_doubled_and_no_answer_is_a_5xx(soak_sta
     assert report.faults["events:outage"] == 1
     assert sum(count for kind, count in report.faults.items() if kind.endswith((":throttle", ":5xx"))) > 50
     assert report.redriven == len([o for o in report.demo.result.accepted.values() if o.failing_recipient]) > 0
+    assert all(report.faults[f"{service}:hang"] > 0 for service in HUNG_SERVICES)
+    assert report.faults["postgres:stall"] == (1 if soak_stack.database_proxy is not None else 0)

@@ -6,7 +6,7 @@ from order_service.models.events import NotificationKind
 from order_service.models.order import OrderStatus
 from order_service.ports import OrderChange, PublishError
 from order_service.services.announcements import Announcement, announce
-from order_service.services.order_service import place_order
+from order_service.services.order_lifecycle import place_order
 from tests.builders import order_request
 from tests.fakes import InMemoryOrders, RecordingPublisher, RecordingQueue, SteppingClock
 

@@ -7,7 +7,7 @@ import pytest
 
 from order_service.models.order import OrderStatus
 from order_service.ports import OrderNotFoundError
-from order_service.services.order_service import (
+from order_service.services.order_lifecycle import (
     IdempotencyKeyReusedError,
     InvalidTransitionError,
     cancel_order,

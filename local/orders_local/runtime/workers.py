@@ -27,10 +27,22 @@ DEFAULT_CONCURRENCY = 4
 # Lambda's init phase may take 10 s; past that, init is retried within the invoke phase, under
 # the function's timeout (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
 INIT_LIMIT_SECONDS = 10.0
+# Nothing listens here unless the stack's trace collector is given instead (LocalStack does).
+DEFAULT_DAEMON_ADDRESS = "127.0.0.1:2000"
+
+
+def xray_daemon_environment(address: str) -> dict[str, str]:
+    """The variables through which Lambda tells the X-Ray SDK where the daemon listens (`host:port`)."""
+    host, _, port = address.rpartition(":")
+    return {"AWS_XRAY_DAEMON_ADDRESS": address, "_AWS_XRAY_DAEMON_ADDRESS": host, "_AWS_XRAY_DAEMON_PORT": port}
 
 
 def lambda_environment(function: FunctionSpec, task_root: Path, runtime_api: str) -> dict[str, str]:
-    """The variables the Lambda runtime sets for a Python function."""
+    """The variables the Lambda runtime sets for a Python function.
+
+    The X-Ray daemon's address is a default: the stack's base environment overrides it with
+    its trace collector's (see `orders_local.traces`).
+    """
     version = function.runtime.removeprefix("python")
     return {
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
@@ -44,9 +56,7 @@ def lambda_environment(function: FunctionSpec, task_root: Path, runtime_api: str
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-        "_AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1",
-        "_AWS_XRAY_DAEMON_PORT": "2000",
+        **xray_daemon_environment(DEFAULT_DAEMON_ADDRESS),
         "_HANDLER": function.handler,
         "LAMBDA_TASK_ROOT": str(task_root),
         "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
@@ -154,6 +164,11 @@ class Worker:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    def freeze(self) -> None:
+        """SIGSTOP the worker: a function stuck in its own code, which only its timeout ends."""
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
     def stop(self) -> None:
         if self.alive():
             self.process.terminate()
@@ -227,6 +242,15 @@ class FunctionPool:
             return worker.pid
         return None
 
+    def freeze_busy(self, handling: bytes) -> int | None:
+        """SIGSTOP the worker whose current event contains `handling`; its process id, if any."""
+        with self._condition:
+            busy = [worker for worker in self._all if worker.current_event and handling in worker.current_event]
+        for worker in busy:
+            worker.freeze()
+            return worker.pid
+        return None
+
     def close(self) -> None:
         with self._condition:
             self._closed = True
@@ -278,6 +302,11 @@ class WorkerRunner:
     def kill_worker_handling(self, logical_id: str, text: str) -> int | None:
         """Kill, mid-invocation, the worker of `logical_id` whose event mentions `text`."""
         return self.pools[logical_id].kill_busy(text.encode())
+
+    def freeze_worker_handling(self, logical_id: str, text: str) -> int | None:
+        """Freeze, mid-invocation, the worker of `logical_id` whose event mentions `text`: it
+        overruns the function's timeout and is killed for it."""
+        return self.pools[logical_id].freeze_busy(text.encode())
 
     def close(self) -> None:
         for pool in self.pools.values():

@@ -2,6 +2,9 @@
 
 Endpoints come from botocore's own configuration (`AWS_ENDPOINT_URL`), which is how the
 local stack points the functions at its embedded emulator; nothing here knows about it.
+Every client carries the invocation's deadline guard (adapters/time_budget.py), and its
+timeouts and attempts come from the function's settings, whose worst case of one call fits
+the function's timeout.
 """
 
 from functools import cache
@@ -10,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from order_service.adapters.time_budget import refuse_late_attempts
 from order_service.settings import _FunctionSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sqs import SQSClient
 
@@ -27,13 +32,16 @@ def _session() -> boto3.session.Session:
 @cache
 def _cached_client(service: str, max_attempts: int, connect_timeout: float, read_timeout: float) -> Any:
     config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        # total_max_attempts counts the first attempt; Config's own `max_attempts` counts retries only.
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         # One connection per concurrent caller: handlers are single-threaded.
         max_pool_connections=4,
     )
-    return _session().client(service, config=config)  # type: ignore[call-overload]
+    client = _session().client(service, config=config)  # type: ignore[call-overload]
+    refuse_late_attempts(client, attempt_seconds=connect_timeout + read_timeout)
+    return client
 
 
 def _client(service: str, settings: _FunctionSettings) -> Any:
@@ -59,4 +67,9 @@ def events_client(settings: _FunctionSettings) -> "EventBridgeClient":
 
 def sesv2_client(settings: _FunctionSettings) -> "SESV2Client":
     client: SESV2Client = _client("sesv2", settings)
+    return client
+
+
+def secretsmanager_client(settings: _FunctionSettings) -> "SecretsManagerClient":
+    client: SecretsManagerClient = _client("secretsmanager", settings)
     return client

@@ -16,11 +16,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from snapshot_restore_py import register_before_snapshot
 
 from order_service.adapters.order_store import order_repository
+from order_service.adapters.time_budget import within_time_budget
 from order_service.handlers.responses import error_response, error_responses, json_response, ok, validation_errors
 from order_service.models.order import CustomerId, OrderId, OrderPageView, OrderView, PlaceOrderRequest
 from order_service.observability import logger, metrics, tracer
 from order_service.ports import InvalidPageTokenError, OrderNotFoundError, StoreUnavailableError
-from order_service.services import order_service
+from order_service.services import order_lifecycle
 from order_service.settings import ApiSettings, load_settings
 
 settings = load_settings(ApiSettings)
@@ -53,7 +54,7 @@ def utc_now() -> datetime:
 )
 @tracer.capture_method
 def place_order(request: PlaceOrderRequest, idempotency_key: IdempotencyKey = None) -> Response[OrderView]:
-    placed = order_service.place_order(request, orders=orders, clock=utc_now, idempotency_key=idempotency_key)
+    placed = order_lifecycle.place_order(request, orders=orders, clock=utc_now, idempotency_key=idempotency_key)
     logger.append_keys(order_id=placed.order.order_id)
     if placed.replayed:
         logger.info("Idempotent retry answered with the first order")
@@ -75,7 +76,7 @@ def place_order(request: PlaceOrderRequest, idempotency_key: IdempotencyKey = No
 )
 @tracer.capture_method
 def get_order(order_id: Annotated[OrderId, Path()]) -> OrderView:
-    return OrderView.of(order_service.get_order(order_id, orders=orders))
+    return OrderView.of(order_lifecycle.get_order(order_id, orders=orders))
 
 
 @app.get(
@@ -92,7 +93,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = settings.default_page_size,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> OrderPageView:
-    page = order_service.list_orders(customer_id, limit=limit, page_token=next_token, orders=orders)
+    page = order_lifecycle.list_orders(customer_id, limit=limit, page_token=next_token, orders=orders)
     return OrderPageView(orders=[OrderView.of(order) for order in page.orders], next_token=page.next_token)
 
 
@@ -108,7 +109,7 @@ def list_orders(
 )
 @tracer.capture_method
 def cancel_order(order_id: Annotated[OrderId, Path()]) -> OrderView:
-    order = order_service.cancel_order(order_id, orders=orders, clock=utc_now)
+    order = order_lifecycle.cancel_order(order_id, orders=orders, clock=utc_now)
     logger.append_keys(order_id=order_id)
     logger.info("Order cancelled")
     metrics.add_metric(name="OrderCancelled", unit=MetricUnit.Count, value=1)
@@ -166,13 +167,13 @@ def order_not_found(error: OrderNotFoundError) -> Response[str]:
     return error_response(HTTPStatus.NOT_FOUND, str(error))
 
 
-@app.exception_handler(order_service.InvalidTransitionError)
-def invalid_transition(error: order_service.InvalidTransitionError) -> Response[str]:
+@app.exception_handler(order_lifecycle.InvalidTransitionError)
+def invalid_transition(error: order_lifecycle.InvalidTransitionError) -> Response[str]:
     return error_response(HTTPStatus.CONFLICT, str(error), current_status=error.order.status.value)
 
 
-@app.exception_handler(order_service.IdempotencyKeyReusedError)
-def idempotency_key_reused(error: order_service.IdempotencyKeyReusedError) -> Response[str]:
+@app.exception_handler(order_lifecycle.IdempotencyKeyReusedError)
+def idempotency_key_reused(error: order_lifecycle.IdempotencyKeyReusedError) -> Response[str]:
     return error_response(
         HTTPStatus.UNPROCESSABLE_ENTITY,
         str(error),
@@ -222,5 +223,6 @@ _SNAPSHOT_CONTEXT: Any = None
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@within_time_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -10,10 +10,11 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from order_service.adapters.order_store import order_repository
+from order_service.adapters.time_budget import within_time_budget
 from order_service.models.events import OrderPlaced
 from order_service.models.order import OrderStatus
 from order_service.observability import logger, metrics, tracer
-from order_service.services.order_service import process_order
+from order_service.services.order_lifecycle import process_order
 from order_service.services.rules import OrderRules
 from order_service.settings import ProcessOrderSettings, load_settings
 
@@ -53,6 +54,7 @@ def utc_now() -> datetime:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@within_time_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         placed = parse_order_placed(event)

@@ -2,9 +2,12 @@
 
 Runs on a schedule (and may be invoked at any time): it publishes every pending change,
 oldest first, and marks each only once the bus or the queue accepted it. It does for the
-PostgreSQL store what the table's stream and `announce_order_changes` do for DynamoDB.
+PostgreSQL store what the table's stream and `announce_order_changes` do for DynamoDB. A
+change that can never be announced is marked failed with its reason (and counted) instead
+of blocking the ones behind it; published changes are purged after the retention period.
 """
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,6 +18,7 @@ from order_service.adapters.eventbridge_publisher import EventBridgePublisher
 from order_service.adapters.postgres.credentials import database_from_settings
 from order_service.adapters.postgres.orders import PostgresOutbox
 from order_service.adapters.sqs_notification_queue import SqsNotificationQueue
+from order_service.adapters.time_budget import within_time_budget
 from order_service.observability import logger, metrics, trace_psycopg, tracer
 from order_service.services.announcements import relay_changes
 from order_service.settings import RelaySettings, load_settings
@@ -35,6 +39,7 @@ _SAFETY_MARGIN_MS = 15_000
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@within_time_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         relayed = relay_changes(
@@ -48,7 +53,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="AnnouncementFailed", unit=MetricUnit.Count, value=1)
         logger.exception("Relaying the outbox failed; the rest waits for the next run")
         raise
-    if relayed:
-        logger.info("Outbox relayed", extra={"changes": relayed})
-        metrics.add_metric(name="ChangesRelayed", unit=MetricUnit.Count, value=relayed)
-    return {"relayed": relayed}
+    if relayed.published:
+        logger.info("Outbox relayed", extra={"changes": relayed.published})
+        metrics.add_metric(name="ChangesRelayed", unit=MetricUnit.Count, value=relayed.published)
+    if relayed.set_aside:
+        logger.error("Changes set aside: they can never be announced", extra={"changes": relayed.set_aside})
+        metrics.add_metric(name="AnnouncementSetAside", unit=MetricUnit.Count, value=relayed.set_aside)
+    purged = purge_published_changes()
+    return {"relayed": relayed.published, "setAside": relayed.set_aside, "purged": purged}
+
+
+def purge_published_changes() -> int:
+    """Published changes older than the retention period go: each holds a copy of its order."""
+    cutoff = datetime.now(UTC) - timedelta(days=settings.outbox_retention_days)
+    purged = outbox.purge_published(published_before=cutoff)
+    if purged:
+        logger.info("Published outbox rows purged", extra={"rows": purged})
+    return purged

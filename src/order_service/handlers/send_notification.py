@@ -16,14 +16,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from order_service.adapters.aws_clients import dynamodb_client, sesv2_client
+from order_service.adapters.idempotency_store import SaveRetryingPersistenceLayer
 from order_service.adapters.ses_mailer import SesMailer
+from order_service.adapters.time_budget import within_time_budget
 from order_service.handlers.batch import LoggedBatchProcessor, partial_batch_response
 from order_service.models.events import Notification
 from order_service.observability import logger, metrics, tracer
@@ -37,7 +38,7 @@ idempotency = IdempotencyConfig(
     event_key_jmespath="notification_id",
     expires_after_seconds=settings.idempotency_ttl_seconds,
 )
-persistence = DynamoDBPersistenceLayer(
+persistence = SaveRetryingPersistenceLayer(
     table_name=settings.idempotency_table_name, boto3_client=dynamodb_client(settings)
 )
 _RECORD_LOG_KEYS = ("message_id", "order_id", "notification_id")
@@ -80,6 +81,7 @@ def report_sent() -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@within_time_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     try:

@@ -1,4 +1,4 @@
-"""Placing, reading, cancelling and processing orders."""
+"""An order's life: placed, read, listed, cancelled, and decided."""
 
 import uuid
 from dataclasses import dataclass

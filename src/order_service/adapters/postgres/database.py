@@ -5,8 +5,21 @@ server dropped it, so an invocation after a failover or an idle timeout just wor
 connection lost in the middle of a transaction is not retried here: nothing was committed,
 the caller gets StoreUnavailableError, and its own retry (the client's, or the event
 source's) opens a fresh connection.
+
+Nothing waits on the database without a bound. The server ends a statement at its statement
+timeout (the transaction is rolled back and the connection stays usable); TCP keepalives and
+a TCP user timeout fail a connection whose peer went silent. A stalled peer whose kernel
+still acknowledges (a proxy, say) defeats both, so each unit of work (`transaction()`, its
+connection check included) also has a client-side limit, capped by the invocation's deadline:
+past it, a watchdog shuts the connection's socket down, the blocked wait returns, psycopg
+raises, and the connection is discarded. Every one of these ends as StoreUnavailableError.
 """
 
+import contextlib
+import os
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,16 +27,27 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow, dict_row
 
+from order_service.adapters import time_budget
 from order_service.ports import StoreUnavailableError
 
 Connection = psycopg.Connection[DictRow]
 ConnectionFactory = Callable[[], Connection]
 
 
+# A connection idle this long is probed; after this many unanswered probes, this far apart, it is dead.
+KEEPALIVE_IDLE_SECONDS = 5
+KEEPALIVE_INTERVAL_SECONDS = 2
+KEEPALIVE_COUNT = 2
+# Sent data unacknowledged this long after the statement timeout fails the connection.
+TCP_USER_TIMEOUT_MARGIN_MS = 1_000
+SQLSTATE_QUERY_CANCELED = "57014"
+
+
 def connect(
-    conninfo: str = "", *, statement_timeout_ms: int, connect_timeout_seconds: int = 5, **params: Any
+    conninfo: str = "", *, statement_timeout_ms: int, connect_timeout_seconds: int = 2, **params: Any
 ) -> Connection:
-    """A connection in autocommit mode (transactions are explicit), with a statement timeout."""
+    """A connection in autocommit mode (transactions are explicit), with a statement timeout,
+    TCP keepalives and a TCP user timeout (libpq's parameters, which psycopg hands to libpq)."""
     connection: Connection = psycopg.connect(
         conninfo,
         autocommit=True,
@@ -31,14 +55,61 @@ def connect(
         connect_timeout=connect_timeout_seconds,
         options=f"-c statement_timeout={statement_timeout_ms}",
         application_name="order-service",
+        keepalives=1,
+        keepalives_idle=KEEPALIVE_IDLE_SECONDS,
+        keepalives_interval=KEEPALIVE_INTERVAL_SECONDS,
+        keepalives_count=KEEPALIVE_COUNT,
+        tcp_user_timeout=statement_timeout_ms + TCP_USER_TIMEOUT_MARGIN_MS,
         **params,
     )
     return connection
 
 
+class _Watchdog:
+    """Shuts the connection's socket down at `until` (time.monotonic()) unless disarmed first.
+
+    The lock orders the two: once `disarm()` returned, the socket is never touched again (so
+    the connection may be closed, and its descriptor reused); if the watchdog fired first,
+    `disarm()` says so and the connection must be discarded, even if its transaction ended."""
+
+    def __init__(self, connection: Connection, until: float) -> None:
+        self._fd = connection.fileno()
+        self._lock = threading.Lock()
+        self._armed = True
+        self.fired = False
+        self._timer = threading.Timer(max(0.0, until - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self._armed:
+                return
+            self._armed = False
+            self.fired = True
+            # shutdown() acts on the socket itself, not on this duplicate of its descriptor: the
+            # wait blocked on it returns at once, with an error, in every thread.
+            with contextlib.suppress(OSError), socket.socket(fileno=os.dup(self._fd)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def disarm(self) -> bool:
+        """Stop the watchdog; True if it had already fired."""
+        with self._lock:
+            self._armed = False
+        self._timer.cancel()
+        return self.fired
+
+
 class Database:
-    def __init__(self, connect: ConnectionFactory) -> None:
+    def __init__(
+        self, connect: ConnectionFactory, *, time_limit_seconds: float = 8.0, connect_timeout_seconds: float = 2.0
+    ) -> None:
+        """`time_limit_seconds`: the longest one unit of work may take, connecting included
+        (settings.database_worst_case_seconds()); `connect_timeout_seconds`: the connection
+        factory's own, so a connection is not started without the time to finish it."""
         self._connect = connect
+        self._time_limit = time_limit_seconds
+        self._connect_timeout = connect_timeout_seconds
         self._connection: Connection | None = None
         self.reconnects = 0
 
@@ -49,31 +120,64 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        connection = self._healthy_connection()
+        until = self._unit_deadline()
+        connection, watchdog = self._healthy_connection(until)
         try:
             with connection.transaction():
                 yield connection
         except psycopg.OperationalError as error:
-            if connection.closed or connection.broken:
+            timed_out = watchdog.disarm()
+            lost = connection.closed or connection.broken
+            if timed_out or lost:
                 self._discard()
-                raise StoreUnavailableError("the database connection was lost; nothing was written") from error
-            raise
+            raise StoreUnavailableError(self._failure(error, timed_out=timed_out, lost=lost)) from error
+        finally:
+            if watchdog.disarm():
+                self._discard()
 
-    def _healthy_connection(self) -> Connection:
-        if self._connection is not None and not (self._connection.closed or self._connection.broken):
+    def _unit_deadline(self) -> float:
+        now = time.monotonic()
+        until = now + self._time_limit
+        left = time_budget.seconds_left()
+        if left is not None:
+            until = min(until, now + left)
+        if until <= now:
+            raise StoreUnavailableError("no time left in this invocation for the database")
+        return until
+
+    def _failure(self, error: psycopg.OperationalError, *, timed_out: bool, lost: bool = False) -> str:
+        if timed_out:
+            return "the database did not answer in time; the transaction was abandoned"
+        if lost:
+            return "the database connection was lost; nothing was written"
+        if error.sqlstate == SQLSTATE_QUERY_CANCELED:
+            return "the database statement timed out; nothing was written"
+        return f"the database could not complete the transaction ({error.sqlstate}); nothing was written"
+
+    def _healthy_connection(self, until: float) -> tuple[Connection, _Watchdog]:
+        """The connection, checked with a round trip under the unit's watchdog, or a new one."""
+        connection = self._connection
+        if connection is not None and not (connection.closed or connection.broken):
+            watchdog = _Watchdog(connection, until)
             try:
-                self._connection.execute("SELECT 1")
-                return self._connection
-            except psycopg.OperationalError:
+                connection.execute("SELECT 1")
+                return connection, watchdog
+            except psycopg.OperationalError as error:
+                timed_out = watchdog.disarm()
                 self._discard()
+                if timed_out:
+                    raise StoreUnavailableError(self._failure(error, timed_out=True)) from error
         if self._connection is not None:
             self._discard()
+        if until - time.monotonic() < self._connect_timeout:
+            raise StoreUnavailableError("no time left in this invocation to connect to the database")
         try:
-            self._connection = self._connect()
+            connection = self._connect()
         except psycopg.OperationalError as error:
             raise StoreUnavailableError("the database cannot be reached") from error
+        self._connection = connection
         self.reconnects += 1
-        return self._connection
+        return connection, _Watchdog(connection, until)
 
     def _discard(self) -> None:
         if self._connection is not None:

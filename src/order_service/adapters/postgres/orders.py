@@ -15,16 +15,22 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from order_service.adapters.failures import describe_failure, is_permanent
 from order_service.adapters.postgres.database import Connection, Database
 from order_service.models.order import LineItem, Order, OrderStatus
+from order_service.observability import redact_emails
 from order_service.ports import (
     InvalidPageTokenError,
     OrderAlreadyExistsError,
     OrderChange,
     OrderNotFoundError,
     OrderPage,
+    RelayedBatch,
     TransitionConflictError,
 )
+
+_RELAY_LOCK_ID = 0x0D3E5_0002  # one relay at a time (0x0D3E5_0001 is the migration runner's)
+_MAX_REASON = 1000  # the failure_reason column's CHECK
 
 _SELECT_ORDERS = """
 SELECT o.*,
@@ -33,6 +39,13 @@ SELECT o.*,
                     ORDER BY i.line_number) FILTER (WHERE i.sku IS NOT NULL),
            '[]') AS items
   FROM orders o LEFT JOIN order_items i USING (order_id)
+"""
+# The oldest pending orders created before a cutoff: the inner query is answered from the
+# partial index orders_pending_by_age (migration 0003).
+_OLDEST_PENDING_BEFORE = """
+ WHERE o.order_id IN (SELECT order_id FROM orders WHERE status = 'pending' AND created_at < %s
+                      ORDER BY created_at, order_id LIMIT %s)
+ GROUP BY o.order_id ORDER BY o.created_at, o.order_id
 """
 
 
@@ -144,45 +157,81 @@ class PostgresOrderRepository:
             _record_change(connection, expected, current)
             return current
 
+    def pending_before(self, cutoff: datetime, limit: int) -> tuple[Order, ...]:
+        with self._database.transaction() as connection:
+            rows = connection.execute(_SELECT_ORDERS + _OLDEST_PENDING_BEFORE, (cutoff, limit)).fetchall()
+        return tuple(_order(row) for row in rows)
+
 
 class PostgresOutbox:
-    """The unpublished changes, oldest first; rows taken by one relay are skipped by another."""
+    """The unpublished changes, oldest first, relayed by one relay at a time."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    def publish_pending(self, limit: int, publish: Callable[[OrderChange], object]) -> int:
-        """Hand up to `limit` changes to `publish`, marking each once it returned. A failure
-        stops the batch: what was published before it is kept, and the error is raised."""
+    def publish_pending(self, limit: int, publish: Callable[[OrderChange], object]) -> RelayedBatch:
+        """Hand up to `limit` changes to `publish`, marking each once it returned. A change that
+        can never be published is marked failed with its reason and the batch goes on; any other
+        failure stops the batch: what was done before it is kept, and the error is raised."""
         failure: Exception | None = None
         published: list[int] = []
+        set_aside: list[tuple[int, str]] = []
         with self._database.transaction() as connection:
+            # Relays running side by side would publish interleaved batches out of order: the
+            # transaction-scoped lock lets one relay at a time in (and works through RDS Proxy).
+            locked = connection.execute("SELECT pg_try_advisory_xact_lock(%s) AS locked", (_RELAY_LOCK_ID,)).fetchone()
+            if not (locked and locked["locked"]):
+                return RelayedBatch(0, 0, 0)
             rows = connection.execute(
-                "SELECT id, previous_status, snapshot FROM order_outbox WHERE published_at IS NULL"
-                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                "SELECT id, previous_status, snapshot FROM order_outbox"
+                " WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
                 (limit,),
             ).fetchall()
             for row in rows:
-                after = Order.model_validate(row["snapshot"])
-                before = None
-                if row["previous_status"] is not None:
-                    before = after.model_copy(update={"status": OrderStatus(row["previous_status"]), "reason": None})
                 try:
-                    publish(OrderChange(before, after))
+                    publish(_change(row))
                 except Exception as error:  # kept, then raised once the successes are recorded
-                    failure = error
-                    break
+                    if not is_permanent(error):
+                        failure = error
+                        break
+                    set_aside.append((row["id"], redact_emails(describe_failure(error))[:_MAX_REASON]))
+                    continue
                 published.append(row["id"])
             if published:
                 connection.execute("UPDATE order_outbox SET published_at = now() WHERE id = ANY(%s)", (published,))
+            for row_id, reason in set_aside:
+                connection.execute(
+                    "UPDATE order_outbox SET failed_at = now(), failure_reason = %s WHERE id = %s", (reason, row_id)
+                )
         if failure is not None:
             raise failure
-        return len(published)
+        return RelayedBatch(len(rows), len(published), len(set_aside))
+
+    def purge_published(self, published_before: datetime, limit: int = 1000) -> int:
+        """Delete up to `limit` changes published before the given moment: an outbox row holds
+        a copy of the order, customer address included, that nothing needs once it is out."""
+        with self._database.transaction() as connection:
+            deleted = connection.execute(
+                "DELETE FROM order_outbox WHERE id IN (SELECT id FROM order_outbox"
+                " WHERE published_at < %s ORDER BY published_at LIMIT %s)",
+                (published_before, limit),
+            )
+            return deleted.rowcount
 
     def pending(self) -> int:
         with self._database.transaction() as connection:
-            row = connection.execute("SELECT count(*) AS n FROM order_outbox WHERE published_at IS NULL").fetchone()
+            row = connection.execute(
+                "SELECT count(*) AS n FROM order_outbox WHERE published_at IS NULL AND failed_at IS NULL"
+            ).fetchone()
         return int(row["n"]) if row else 0
+
+
+def _change(row: dict[str, Any]) -> OrderChange:
+    after = Order.model_validate(row["snapshot"])
+    before = None
+    if row["previous_status"] is not None:
+        before = after.model_copy(update={"status": OrderStatus(row["previous_status"]), "reason": None})
+    return OrderChange(before, after)
 
 
 def _encode_page_token(last: Order) -> str:
