@@ -7,7 +7,8 @@
 - `build/layer.zip`: those dependencies for Lambda's arm64 Python 3.13 (manylinux aarch64
   wheels for glibc 2.34 or older, whatever this machine is), under `python/`;
 - `build/function.zip`: the `order_service` package and nothing else;
-- `build/template.yaml`: template.yaml pointing at both, ready for `sam deploy`.
+- `build/template.yaml`: template.yaml pointing at both, ready for `sam deploy`, with its YAML
+  merge keys and aliases resolved (CloudFormation reads neither).
 
 Zip entries are sorted and carry a fixed timestamp and mode, so the same lock and sources give
 byte-identical artifacts.
@@ -22,6 +23,10 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
+
+import yaml
+from orders_local.yaml_loader import CloudFormationLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "src" / "requirements.txt"
@@ -94,24 +99,42 @@ def deterministic_zip(source: Path, archive: Path, prefix: str = "") -> None:
             bundle.writestr(info, path.read_bytes(), compresslevel=9)
 
 
+class _ExpandedDumper(yaml.SafeDumper):
+    """Writes every shared node out in full: no anchors, no aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_LAYER = {
+    "Type": "AWS::Serverless::LayerVersion",
+    "Properties": {
+        "Description": "Runtime dependencies of the order service, from uv.lock.",
+        "ContentUri": "layer.zip",
+        "CompatibleRuntimes": ["python3.13"],
+        "CompatibleArchitectures": ["arm64"],
+        "RetentionPolicy": "Delete",
+    },
+}
+
+
 def packaged_template(template: str) -> str:
-    """template.yaml with the code and the dependency layer as built artifacts."""
-    code = "    CodeUri: src/\n"
-    if template.count(code) != 1:
+    """template.yaml with the code and the dependency layer as built artifacts.
+
+    The template is loaded and written out again, as `sam package` does: its merge keys
+    (`<<: *AlarmDefaults`) and aliases (`*SendTraces`) come out resolved, since CloudFormation
+    reads neither, and its short-form intrinsics in their long form (`!Ref X` as `Ref: X`)."""
+    document = yaml.load(template, Loader=CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    functions = [
+        resource for resource in document["Resources"].values() if resource["Type"] == "AWS::Serverless::Function"
+    ]
+    function_globals = document["Globals"]["Function"]
+    if function_globals.get("CodeUri") != "src/" or any("CodeUri" in f.get("Properties", {}) for f in functions):
         raise ValueError("template.yaml must set CodeUri: src/ once, in Globals.Function")
-    template = template.replace(code, "    CodeUri: function.zip\n    Layers:\n      - !Ref DependenciesLayer\n")
-    layer = (
-        "Resources:\n"
-        "  DependenciesLayer:\n"
-        "    Type: AWS::Serverless::LayerVersion\n"
-        "    Properties:\n"
-        "      Description: Runtime dependencies of the order service, from uv.lock.\n"
-        "      ContentUri: layer.zip\n"
-        "      CompatibleRuntimes: [python3.13]\n"
-        "      CompatibleArchitectures: [arm64]\n"
-        "      RetentionPolicy: Delete\n\n"
-    )
-    return template.replace("Resources:\n", layer, 1)
+    function_globals["CodeUri"] = "function.zip"
+    function_globals["Layers"] = [{"Ref": "DependenciesLayer"}]
+    document["Resources"] = {"DependenciesLayer": _LAYER, **document["Resources"]}
+    return yaml.dump(document, Dumper=_ExpandedDumper, sort_keys=False, width=120, allow_unicode=True)
 
 
 def sha256(path: Path) -> str:

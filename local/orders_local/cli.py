@@ -165,7 +165,7 @@ def demo(
         with _progress() as bar:
             task = bar.add_task("HTTP requests", total=plan_size)
             report = run_demo(
-                stack, orders=orders, clients=clients, drain_timeout=120, progress=lambda n: bar.advance(task, n)
+                stack, orders=orders, clients=clients, drain_patience=60, progress=lambda n: bar.advance(task, n)
             )
             bar.update(task, total=bar.tasks[0].completed)
         _print_report(stack, report)
@@ -175,7 +175,9 @@ def demo(
         for problem in report.problems[:20]:
             errors.print(f"[red]x[/red] {problem}")
         if not report.drained:
-            errors.print("[red]x[/red] the pipeline did not drain in time")
+            errors.print("[red]x[/red] the pipeline stopped making progress for 60 s; still in flight:")
+            for waiting in report.stuck:
+                errors.print(f"    {waiting}")
         raise typer.Exit(1)
     console.print("[bold green]Every order, e-mail and dead letter is accounted for.[/bold green]")
 

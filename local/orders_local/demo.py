@@ -28,6 +28,8 @@ class DemoReport:
     duplicate_dead_letters: int = 0
     duration_seconds: float = 0.0
     drained: bool = False
+    # What was still in flight when the pipeline stopped making progress.
+    stuck: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -47,15 +49,17 @@ def run_demo(
     *,
     orders: int,
     clients: int,
-    drain_timeout: float,
+    drain_patience: float,
     progress: Callable[[int], None] = lambda _: None,
 ) -> DemoReport:
+    """`drain_patience`: give up draining once nothing has progressed for this many seconds."""
     started = time.monotonic()
     plan = plan_workload(orders)
     stack.emulator.middleware.rejected_domains.add(FAILING_RECIPIENT_DOMAIN)
     result = run_workload(stack.api_client, plan, clients=clients, progress=progress)
     report = DemoReport(plan, result)
-    report.drained = stack.wait_until_idle(timeout=drain_timeout, settle=2.0)
+    report.stuck = stack.drain(patience=drain_patience, settle=2.0)
+    report.drained = not report.stuck
     report.problems.extend(result.problems)
     account(stack, report)
     report.duration_seconds = time.monotonic() - started

@@ -10,11 +10,12 @@ from typing import Any, Literal
 from orders_local.emulator import Emulator
 from orders_local.http_client import JsonClient
 from orders_local.logs import LogBook
+from orders_local.pg_proxy import PostgresProxy
 from orders_local.postgres import LocalDatabase, admin_url
 from orders_local.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
 from orders_local.runtime.in_process import InProcessRunner
 from orders_local.runtime.invocation import Invocation, Runner
-from orders_local.runtime.workers import WorkerRunner
+from orders_local.runtime.workers import WorkerRunner, xray_daemon_environment
 from orders_local.sources import EventSource
 from orders_local.sources.api_gateway import ApiGateway
 from orders_local.sources.pacing import Pacing
@@ -22,11 +23,19 @@ from orders_local.sources.rules import RuleInvoker
 from orders_local.sources.schedules import Scheduler
 from orders_local.sources.sqs import SqsPoller
 from orders_local.sources.streams import StreamPoller
-from orders_local.template import REGION, FunctionSpec, Stack
+from orders_local.template import ACCOUNT_ID, REGION, FunctionSpec, Stack
+from orders_local.traces import TraceCollector
+from orders_local.yaml_loader import load_template
 
 RunnerKind = Literal["workers", "in-process"]
 StoreKind = Literal["dynamodb", "postgres"]
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+# Values for parameters a deploy must be given (they have no default in the template): what
+# stands in for them on this machine, where nothing leaves it. `--parameter` overrides them.
+LOCAL_PARAMETER_VALUES = {
+    "SenderEmail": "orders@example.com",
+    "ApiCallerPrincipals": f"arn:aws:iam::{ACCOUNT_ID}:role/local-caller",
+}
 
 
 @dataclass
@@ -63,9 +72,21 @@ class LocalStack:
         self.logs = LogBook(echo=self.options.echo_logs, pretty=self.options.pretty_logs, file=self.options.log_file)
         self.emulator = Emulator().start()
         self.endpoint_url = self.emulator.endpoint_url
+        # The X-Ray daemon the worker processes send their segments to (in-process runs trace nothing).
+        self.traces = TraceCollector()
         self.database: LocalDatabase | None = None
+        # Between the functions and the PostgreSQL server (the secret points at it): it can stall.
+        self.database_proxy: PostgresProxy | None = None
         self.notices: list[str] = []
-        parameters = dict(self.options.parameters)
+        stand_ins = {
+            name: value
+            for name, value in self._local_values_of_required_parameters().items()
+            if name not in self.options.parameters
+        }
+        if stand_ins:
+            listed = ", ".join(f"{name}={value}" for name, value in stand_ins.items())
+            self.notices.append(f"Required template parameters use local stand-ins: {listed}.")
+        parameters = {**stand_ins, **self.options.parameters}
         if self.options.store == "postgres":
             parameters.update(self._start_database())
         self.stack = Stack.from_file(
@@ -85,12 +106,24 @@ class LocalStack:
         if self.options.start_sources:
             self._start_sources()
 
+    def _local_values_of_required_parameters(self) -> dict[str, str]:
+        declared = load_template(self.options.template).get("Parameters", {})
+        return {
+            name: value
+            for name, value in LOCAL_PARAMETER_VALUES.items()
+            if name in declared and "Default" not in declared[name]
+        }
+
     def _start_database(self) -> dict[str, str]:
         """A fresh database for this stack, its credentials in the emulator's Secrets Manager."""
         name = f"orders_{self.options.stack_name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
         self.database = LocalDatabase(self.options.database_url, name)
+        secret = self.database.secret_string()
+        if not self.database.host.startswith("/"):  # a TCP server, not a Unix socket
+            self.database_proxy = PostgresProxy(self.database.host, self.database.port)
+            secret = self.database.secret_string(host=self.database_proxy.host, port=self.database_proxy.port)
         arn = self.client("secretsmanager").create_secret(
-            Name=f"{self.options.stack_name}/database", SecretString=self.database.secret_string()
+            Name=f"{self.options.stack_name}/database", SecretString=secret
         )["ARN"]
         self.notices.append(f"Orders are stored in PostgreSQL database {name} (dropped when the stack stops).")
         return {"OrderStore": "postgres", "DatabaseSecretArn": arn, "DatabaseName": name, "DatabaseSslMode": "prefer"}
@@ -99,7 +132,9 @@ class LocalStack:
         base = function_base_environment(self.endpoint_url)
         if self.options.runner == "in-process":
             return InProcessRunner(list(self.functions.values()), base, self.logs)
-        return WorkerRunner(list(self.functions.values()), base, self.logs)
+        return WorkerRunner(
+            list(self.functions.values()), {**base, **xray_daemon_environment(self.traces.address)}, self.logs
+        )
 
     def client(self, service: str) -> Any:
         return aws_client(service, self.endpoint_url)
@@ -196,30 +231,60 @@ class LocalStack:
     def sources(self) -> list[EventSource]:
         return [*self.sqs_pollers, *self.stream_pollers, *self.rule_invokers, *self.schedulers]
 
-    def idle(self) -> bool:
-        """Nothing in flight: every source queue empty and every stream caught up."""
-        if any(source.busy for source in self.sources):
-            return False
+    def in_flight(self) -> list[str]:
+        """What is still on its way: busy event sources, messages in queues, unrelayed changes."""
+        waiting = [
+            f"{type(source).__name__} of {source.function.logical_id} is busy" for source in self.sources if source.busy
+        ]
         queues = [poller.queue_url for poller in self.sqs_pollers] + [
             invoker.queue_url for invoker in self.rule_invokers
         ]
-        if not all(self.queue_depth(url) == 0 for url in queues):
-            return False
-        return self.database is None or self.database.pending_outbox() == 0
+        for url in queues:
+            depth = self.queue_depth(url)
+            if depth:
+                waiting.append(f"{url.rsplit('/', 1)[-1]} holds {depth} message(s)")
+        pending = 0 if self.database is None else self.database.pending_outbox()
+        if pending:
+            waiting.append(f"the PostgreSQL outbox holds {pending} unrelayed change(s)")
+        return waiting
+
+    def idle(self) -> bool:
+        """Nothing in flight: every source queue empty and every stream caught up."""
+        return not self.in_flight()
+
+    def _progress(self, waiting: list[str]) -> tuple[object, ...]:
+        """Changes when work moves on: a queue's depth or a busy source changes, an e-mail goes
+        out. A record retried again and again changes none of it."""
+        return len(self.emulator.middleware.sent_emails), tuple(waiting)
+
+    def drain(self, *, patience: float, settle: float = 1.0, limit: float = 3600.0) -> list[str]:
+        """Wait until the stack stays idle for `settle` seconds and return []; or, once nothing
+        has progressed for `patience` seconds (or after `limit`), return what is still in flight.
+
+        A busy machine makes the pipeline slow, not stuck: only a pipeline that stopped moving
+        is given up on."""
+        started = last_change = time.monotonic()
+        idle_since: float | None = None
+        progress: tuple[object, ...] = ()
+        while True:
+            now = time.monotonic()
+            waiting = self.in_flight()
+            if not waiting:
+                idle_since = idle_since or now
+                if now - idle_since >= settle:
+                    return []
+            else:
+                idle_since = None
+            current = self._progress(waiting)
+            if current != progress:
+                progress, last_change = current, now
+            if now - last_change > patience or now - started > limit:
+                return waiting or ["the pipeline was never idle for long enough"]
+            time.sleep(0.2)
 
     def wait_until_idle(self, timeout: float, *, settle: float = 1.0) -> bool:
         """True once the stack stayed idle for `settle` seconds, False at the timeout."""
-        deadline = time.monotonic() + timeout
-        idle_since: float | None = None
-        while time.monotonic() < deadline:
-            if self.idle():
-                idle_since = idle_since or time.monotonic()
-                if time.monotonic() - idle_since >= settle:
-                    return True
-            else:
-                idle_since = None
-            time.sleep(0.2)
-        return False
+        return not self.drain(patience=timeout, settle=settle, limit=timeout)
 
     def close(self) -> None:
         self.pacing.stopping.set()
@@ -228,7 +293,10 @@ class LocalStack:
         for source in self.sources:
             source.join(timeout=5)
         self.runner.close()
+        self.traces.close()
         self.emulator.stop()
+        if self.database_proxy is not None:
+            self.database_proxy.close()
         if self.database is not None:
             self.database.drop()
 

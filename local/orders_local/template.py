@@ -36,7 +36,7 @@ _FUNCTION_PROPERTIES = {
 _FUNCTION_PROPERTIES_NOT_EMULATED = {
     "Policies": "IAM policies are not enforced locally",
     "Role": "IAM roles are not enforced locally",
-    "Tracing": "X-Ray segments are created but not collected",
+    "Tracing": "X-Ray segments are collected locally, not sent; every call is sampled; Lambda's own are not made",
     "Architectures": "functions run on the host's architecture",
     "Layers": "dependencies come from the project's virtual environment",
     "AutoPublishAlias": "versions and aliases are not emulated",
@@ -48,7 +48,7 @@ _FUNCTION_PROPERTIES_NOT_EMULATED = {
 }
 IMPLICIT_API = "ServerlessRestApi"
 _API_PROPERTIES_NOT_EMULATED = {
-    "TracingEnabled": "X-Ray segments are created but not collected",
+    "TracingEnabled": "API Gateway's own X-Ray segments are not made; the functions' are collected locally",
     "MethodSettings": "stage throttling and metrics are not emulated",
     "EndpointConfiguration": "the API is served on 127.0.0.1",
     "AccessLogSetting": "access logs are not written",
@@ -124,6 +124,9 @@ class RuleSource:
     name: str
     bus_name: str
     pattern: Mapping[str, Any]
+    # The rule target's dead-letter queue: created (it is a queue of the template), never fed,
+    # since delivering a matched event to Lambda's async queue never fails locally.
+    dead_letter_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,11 @@ class Stack:
                     raise UnsupportedConstructError(f"API property {name}", logical_id)
             auth = properties.get("Auth", {})
             for name in auth:
-                if name not in {"DefaultAuthorizer", "InvokeRole"}:
+                if name == "ResourcePolicy":
+                    self.not_emulated[f"{logical_id}.Auth.ResourcePolicy"] = (
+                        "the resource policy is not evaluated: every request signed with the local key pair is let in"
+                    )
+                elif name not in {"DefaultAuthorizer", "InvokeRole"}:
                     raise UnsupportedConstructError(f"API Auth.{name}", logical_id)
             authorizer = auth.get("DefaultAuthorizer")
             if authorizer not in (None, "NONE", "AWS_IAM"):
@@ -420,10 +427,13 @@ class Stack:
                     )
                 )
             elif kind == "EventBridgeRule":
-                _only(spec, {"EventBusName", "Pattern", "RuleName", "State"}, where)
+                _only(spec, {"EventBusName", "Pattern", "RuleName", "State", "RetryPolicy", "DeadLetterConfig"}, where)
                 rules.append(
                     RuleSource(
-                        name=event_name, bus_name=str(spec.get("EventBusName", "default")), pattern=spec["Pattern"]
+                        name=event_name,
+                        bus_name=str(spec.get("EventBusName", "default")),
+                        pattern=spec["Pattern"],
+                        dead_letter_arn=self._rule_delivery(spec, where),
                     )
                 )
             elif kind == "Schedule":
@@ -442,7 +452,8 @@ class Stack:
             environment={
                 key: str(value) for key, value in properties.get("Environment", {}).get("Variables", {}).items()
             },
-            reserved_concurrency=properties.get("ReservedConcurrentExecutions"),
+            # A template parameter's value is a string here, as it is to CloudFormation.
+            reserved_concurrency=_optional_int(properties.get("ReservedConcurrentExecutions")),
             code_path=(self.base_directory / str(properties.get("CodeUri", "."))).resolve(),
             api_routes=tuple(routes),
             sqs_sources=tuple(sqs),
@@ -451,6 +462,30 @@ class Stack:
             schedule_sources=tuple(schedules),
             async_config=_async_config(properties.get("EventInvokeConfig", {}), logical_id),
         )
+
+    def _rule_delivery(self, spec: Mapping[str, Any], where: str) -> str | None:
+        """A rule target's RetryPolicy and DeadLetterConfig: checked and listed as not emulated,
+        because EventBridge's delivery of a matched event to Lambda's async queue never fails here."""
+        retry = spec.get("RetryPolicy")
+        if retry is not None:
+            _only(retry, {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}, f"{where}.RetryPolicy")
+            self.not_emulated[f"{where}.RetryPolicy"] = (
+                "EventBridge's delivery to Lambda never fails locally, so it is never retried"
+            )
+        dead_letters = spec.get("DeadLetterConfig")
+        if dead_letters is None:
+            return None
+        # SAM's `Type: SQS` (a queue SAM creates) is not: declare the queue in the template.
+        _only(dead_letters, {"Arn"}, f"{where}.DeadLetterConfig")
+        self.not_emulated[f"{where}.DeadLetterConfig"] = (
+            "EventBridge's delivery to Lambda never fails locally, so nothing reaches this dead-letter "
+            "queue (it is created, and `orders dlq` can inspect it)"
+        )
+        return str(dead_letters["Arn"])
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _only(spec: Mapping[str, Any], supported: set[str], where: str) -> None:

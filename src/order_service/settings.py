@@ -9,23 +9,54 @@ from functools import cache
 from typing import Annotated, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from order_service.models.money import CurrencyCode
+from order_service.models.bounds import MAX_MINOR_UNITS
+from order_service.models.money import AmountPrecisionError, CurrencyCode, format_minor_units, to_minor_units
+from order_service.models.order import EmailAddress
 
 
 class SettingsError(RuntimeError):
     """The function's environment is incomplete or invalid."""
 
 
+# botocore's standard retry mode sleeps a random share of 1 s, 2 s, 4 s, ... (at most 20 s)
+# before its 2nd, 3rd, 4th, ... attempt.
+_BACKOFF_BASE_SECONDS = 2.0
+_MAX_BACKOFF_SECONDS = 20.0
+# The client-side watchdog of a database transaction fires this long after the server's own
+# statement timeout would have (adapters/postgres/database.py).
+DATABASE_WATCHDOG_MARGIN_SECONDS = 1.0
+
+
+def worst_case_aws_call_seconds(attempts: int, connect_timeout: float, read_timeout: float) -> float:
+    """The longest one AWS call can take: every attempt connecting and reading up to its
+    timeout, with botocore's longest backoff between attempts."""
+    backoff = sum(min(_BACKOFF_BASE_SECONDS ** (attempt - 1), _MAX_BACKOFF_SECONDS) for attempt in range(1, attempts))
+    return attempts * (connect_timeout + read_timeout) + backoff
+
+
 class _FunctionSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
 
-    # botocore's own retry policy absorbs throttles and 5xx answers from AWS.
-    aws_max_attempts: Annotated[int, Field(ge=1, le=10)] = 5
-    aws_connect_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 2.0
-    aws_read_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # botocore's own retry policy absorbs throttles and 5xx answers from AWS. The worst case of
+    # one call (3 x (0.5 + 1.0) + 1 + 2 = 7.5 s) must fit every function's Timeout with room to
+    # answer: tests/template/test_time_budgets.py holds each function of the template to it.
+    aws_max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    aws_connect_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5
+    aws_read_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+
+    def aws_call_worst_case_seconds(self) -> float:
+        return worst_case_aws_call_seconds(
+            self.aws_max_attempts, self.aws_connect_timeout_seconds, self.aws_read_timeout_seconds
+        )
+
+    def worst_case_call_seconds(self) -> float:
+        """The longest one call of this function can take (an AWS call, or a unit of work on
+        the database for a function that uses it). A sequence of calls is bounded by the
+        invocation's deadline instead (adapters/time_budget.py)."""
+        return self.aws_call_worst_case_seconds()
 
 
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
@@ -41,9 +72,31 @@ class DatabaseSettings(_FunctionSettings):
     database_host: str | None = None
     database_port: Annotated[int, Field(ge=1, le=65535)] = 5432
     database_name: str | None = None
-    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "require"
-    database_statement_timeout_ms: Annotated[int, Field(ge=100, le=60_000)] = 5_000
+    # Verify the server's certificate, against DATABASE_SSLROOTCERT (a PEM bundle shipped with
+    # the code) or, without one, the Amazon Trust Services roots that sign RDS Proxy's.
+    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "verify-full"
+    database_sslrootcert: str | None = None
+    database_statement_timeout_ms: Annotated[int, Field(ge=100, le=60_000)] = 3_000
+    # psycopg (like libpq) rounds a connect timeout under 2 s up to 2 s.
+    database_connect_timeout_seconds: Annotated[int, Field(ge=2, le=30)] = 2
     database_secret_max_age_seconds: Annotated[int, Field(ge=0)] = 300
+
+    @property
+    def uses_database(self) -> bool:
+        return True
+
+    def database_worst_case_seconds(self) -> float:
+        """The longest one unit of work on the database can take: connecting, then one
+        transaction until its client-side watchdog ends it."""
+        return (
+            self.database_connect_timeout_seconds
+            + self.database_statement_timeout_ms / 1000
+            + DATABASE_WATCHDOG_MARGIN_SECONDS
+        )
+
+    def worst_case_call_seconds(self) -> float:
+        aws = self.aws_call_worst_case_seconds()
+        return max(aws, self.database_worst_case_seconds()) if self.uses_database else aws
 
     def _check_database(self) -> None:
         if (self.database_secret_arn is None) == (self.database_url is None):
@@ -60,6 +113,10 @@ class OrderStoreSettings(DatabaseSettings):
     order_store: Literal["dynamodb", "postgres"] = "dynamodb"
     orders_table_name: str | None = None
 
+    @property
+    def uses_database(self) -> bool:
+        return self.order_store == "postgres"
+
     @model_validator(mode="after")
     def _store_is_configured(self) -> Self:
         if self.order_store == "dynamodb" and not self.orders_table_name:
@@ -73,24 +130,49 @@ class ApiSettings(OrderStoreSettings):
     default_page_size: Annotated[int, Field(ge=1, le=100)] = 20
 
 
-class AnnouncerSettings(_FunctionSettings):
+class _PublishesEvents(_FunctionSettings):
+    """A function that puts events on the order bus."""
+
     event_bus_name: Annotated[str, Field(min_length=1)]
-    notification_queue_url: Annotated[str, Field(min_length=1)]
     event_source: Annotated[str, Field(min_length=1)] = "order-service"
+
+
+class _AnnouncesChanges(_PublishesEvents):
+    """A function that announces stored changes: events on the bus, notifications on the queue."""
+
+    notification_queue_url: Annotated[str, Field(min_length=1)]
+
+
+class AnnouncerSettings(_AnnouncesChanges):
+    # Where a change that can never be announced is set aside, so it does not block the stream.
+    unannounced_changes_queue_url: Annotated[str, Field(min_length=1)]
 
 
 class ProcessOrderSettings(OrderStoreSettings):
     # Supported currencies with their maximum order total, as JSON: {"EUR": "10000.00"}.
     max_order_totals: Annotated[dict[CurrencyCode, Decimal], Field(min_length=1)]
 
+    @field_validator("max_order_totals")
+    @classmethod
+    def _limits_are_amounts_of_their_currency(cls, limits: dict[str, Decimal]) -> dict[str, Decimal]:
+        """A limit finer than its currency's minor unit, negative or past the largest amount
+        stops init here, instead of failing every order of that currency later."""
+        for currency, limit in limits.items():
+            try:
+                minor = to_minor_units(limit, currency)
+            except (AmountPrecisionError, ArithmeticError):
+                raise ValueError(f"{currency} {limit} is not an amount of {currency}") from None
+            if not 0 <= minor <= MAX_MINOR_UNITS:
+                raise ValueError(f"{currency} {limit} is outside 0 to {format_minor_units(MAX_MINOR_UNITS, currency)}")
+        return limits
 
-class RelaySettings(DatabaseSettings):
-    event_bus_name: Annotated[str, Field(min_length=1)]
-    notification_queue_url: Annotated[str, Field(min_length=1)]
-    event_source: Annotated[str, Field(min_length=1)] = "order-service"
+
+class RelaySettings(DatabaseSettings, _AnnouncesChanges):
     # Small batches: each is one transaction, and a run cut short by its timeout republishes
     # (at most) the batch it was in.
     relay_batch_size: Annotated[int, Field(ge=1, le=1000)] = 10
+    # Published outbox rows are kept this long (for an operator's replay), then deleted.
+    outbox_retention_days: Annotated[int, Field(ge=1, le=365)] = 7
 
     @model_validator(mode="after")
     def _database_is_configured(self) -> Self:
@@ -98,8 +180,16 @@ class RelaySettings(DatabaseSettings):
         return self
 
 
+class StalledOrderSweepSettings(OrderStoreSettings, _PublishesEvents):
+    # An order still pending this long after it was placed is announced again. Longer than the
+    # pipeline ever takes when healthy (seconds), so a healthy order is never swept.
+    stalled_order_age_minutes: Annotated[int, Field(ge=5, le=1440)] = 15
+    # Orders re-announced per run at most (one PutEvents each); the rest waits for the next run.
+    stalled_order_sweep_limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
 class NotificationSettings(_FunctionSettings):
-    sender_email: Annotated[str, Field(min_length=3)]
+    sender_email: EmailAddress
     idempotency_table_name: Annotated[str, Field(min_length=1)]
     # How long a sent notification is remembered; redeliveries within it send nothing.
     idempotency_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600

@@ -31,3 +31,20 @@ def test_an_order_placed_over_http_ends_completed_with_exactly_one_email_and_no_
     assert created["order_id"] in log_text
     assert body["customer_email"] not in log_text
     assert EMAIL.search(log_text) is None
+
+
+def test_a_drain_gives_up_once_nothing_moves_and_says_what_is_still_in_flight(stack: LocalStack) -> None:
+    # Given an order whose announcement the bus refuses, again and again
+    stack.emulator.middleware.outages.add("events:PutEvents")
+    try:
+        placed = stack.api_client().request("POST", "/orders", order_body())
+        assert placed.status == 201
+
+        # When the pipeline is drained with little patience
+        stuck = stack.drain(patience=2.0, settle=0.5, limit=60)
+    finally:
+        stack.emulator.middleware.outages.discard("events:PutEvents")
+
+    # Then it gives up long before the limit, naming the stream that keeps retrying
+    assert stuck == ["StreamPoller of AnnounceOrderChangesFunction is busy"]
+    assert stack.wait_until_idle(timeout=60)

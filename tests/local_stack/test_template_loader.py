@@ -8,6 +8,8 @@ from orders_local.intrinsics import UnsupportedConstructError
 from orders_local.template import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
+# The template's parameters with no default: a deploy, and every Stack of it, must give them.
+REQUIRED = {"SenderEmail": "shop@example.org", "ApiCallerPrincipals": "arn:aws:iam::123456789012:role/storefront"}
 
 
 def minimal(resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -15,9 +17,7 @@ def minimal(resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def test_the_service_template_resolves_globals_parameters_and_intrinsics() -> None:
-    stack = Stack.from_file(
-        ROOT / "template.yaml", stack_name="t", parameter_overrides={"SenderEmail": "shop@example.org"}
-    )
+    stack = Stack.from_file(ROOT / "template.yaml", stack_name="t", parameter_overrides=REQUIRED)
     stack.set_stream_arn("OrdersTable", "arn:aws:dynamodb:us-east-1:123456789012:table/t-OrdersTable/stream/x")
 
     functions = {function.logical_id: function for function in stack.functions()}
@@ -100,3 +100,71 @@ def test_conditions_decide_which_resources_exist() -> None:
 
     assert [queue.logical_id for queue in Stack(document).queues()] == ["Always"]
     assert len(Stack(document, parameter_overrides={"Mode": "large"}).queues()) == 2
+
+
+def test_a_rules_retry_policy_and_dead_letter_queue_are_accepted_and_listed_as_not_emulated() -> None:
+    stack = Stack.from_file(ROOT / "template.yaml", stack_name="t", parameter_overrides=REQUIRED)
+    stack.set_stream_arn("OrdersTable", "arn:aws:dynamodb:us-east-1:123456789012:table/t-OrdersTable/stream/x")
+
+    (rule,) = {function.logical_id: function for function in stack.functions()}["ProcessOrderFunction"].rule_sources
+
+    assert rule.dead_letter_arn == "arn:aws:sqs:us-east-1:123456789012:t-OrderPlacedRuleDeadLetterQueue"
+    assert "OrderPlacedRuleDeadLetterQueue" in [queue.logical_id for queue in stack.queues()]
+    assert {
+        "ProcessOrderFunction.Events.OrderPlaced.RetryPolicy",
+        "ProcessOrderFunction.Events.OrderPlaced.DeadLetterConfig",
+    } <= set(stack.not_emulated)
+
+
+def test_a_dead_letter_queue_sam_would_create_is_refused_by_name() -> None:
+    event = {
+        "Type": "EventBridgeRule",
+        "Properties": {"Pattern": {"source": ["x"]}, "DeadLetterConfig": {"Type": "SQS"}},
+    }
+    document = minimal(
+        {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "a.b", "Events": {"Placed": event}}}}
+    )
+
+    with pytest.raises(UnsupportedConstructError) as error:
+        Stack(document).functions()
+
+    assert (error.value.construct, error.value.resource) == (
+        "event source property Type",
+        "Fn.Events.Placed.DeadLetterConfig",
+    )
+
+
+def test_the_stalled_order_sweeper_runs_on_its_schedule_with_the_age_from_its_parameter() -> None:
+    stack = Stack.from_file(
+        ROOT / "template.yaml", stack_name="t", parameter_overrides={**REQUIRED, "StalledOrderAgeMinutes": "30"}
+    )
+    stack.set_stream_arn("OrdersTable", "arn:aws:dynamodb:us-east-1:123456789012:table/t-OrdersTable/stream/x")
+
+    sweeper = {function.logical_id: function for function in stack.functions()}["SweepStalledOrdersFunction"]
+
+    assert [schedule.period_seconds for schedule in sweeper.schedule_sources] == [300]
+    assert sweeper.environment["STALLED_ORDER_AGE_MINUTES"] == "30"
+    assert sweeper.async_config.maximum_retry_attempts == 0
+
+
+def test_the_apis_resource_policy_is_accepted_and_listed_as_not_emulated() -> None:
+    stack = Stack.from_file(ROOT / "template.yaml", stack_name="t", parameter_overrides=REQUIRED)
+
+    apis = stack.apis()
+
+    assert apis["OrdersApi"].authorizer == "AWS_IAM"
+    assert "OrdersApi.Auth.ResourcePolicy" in stack.not_emulated
+
+
+def test_a_reserved_concurrency_given_as_a_parameter_is_a_number() -> None:
+    stack = Stack.from_file(
+        ROOT / "template.yaml",
+        stack_name="t",
+        parameter_overrides={**REQUIRED, "ProcessOrderReservedConcurrency": "3"},
+    )
+    stack.set_stream_arn("OrdersTable", "arn:aws:dynamodb:us-east-1:123456789012:table/t-OrdersTable/stream/x")
+
+    functions = {function.logical_id: function for function in stack.functions()}
+
+    assert functions["ProcessOrderFunction"].reserved_concurrency == 3
+    assert functions["SweepStalledOrdersFunction"].reserved_concurrency is None

@@ -1,6 +1,12 @@
 import pytest
 
-from order_service.settings import ProcessOrderSettings, SettingsError, load_settings
+from order_service.settings import (
+    NotificationSettings,
+    ProcessOrderSettings,
+    SettingsError,
+    StalledOrderSweepSettings,
+    load_settings,
+)
 
 
 def test_missing_variables_are_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,6 +37,31 @@ def test_an_invalid_variable_is_named_with_the_reason(monkeypatch: pytest.Monkey
         load_settings(ProcessOrderSettings)
 
 
+@pytest.mark.parametrize("limits", ['{"EUR": "10000.001"}', '{"JPY": "1500.5"}', '{"EUR": "-1"}', '{"EUR": "1e30"}'])
+def test_a_maximum_total_that_is_not_an_amount_of_its_currency_stops_init_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, limits: str
+) -> None:
+    monkeypatch.setenv("ORDERS_TABLE_NAME", "orders")
+    monkeypatch.setenv("MAX_ORDER_TOTALS", limits)
+    load_settings.cache_clear()
+
+    with pytest.raises(
+        SettingsError, match=r"invalid environment variable MAX_ORDER_TOTALS: .* (not an amount|outside)"
+    ):
+        load_settings(ProcessOrderSettings)
+    load_settings.cache_clear()
+
+
+def test_a_sender_that_is_not_an_address_stops_init_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENDER_EMAIL", "orders at example.com")
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", "idempotency")
+    load_settings.cache_clear()
+
+    with pytest.raises(SettingsError, match="invalid environment variable SENDER_EMAIL"):
+        load_settings(NotificationSettings)
+    load_settings.cache_clear()
+
+
 def test_settings_are_read_once_per_container(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDERS_TABLE_NAME", "orders")
     monkeypatch.setenv("MAX_ORDER_TOTALS", '{"EUR": "10.00"}')
@@ -41,4 +72,15 @@ def test_settings_are_read_once_per_container(monkeypatch: pytest.MonkeyPatch) -
 
     assert load_settings(ProcessOrderSettings) is first
     assert first.orders_table_name == "orders"
+    load_settings.cache_clear()
+
+
+def test_a_stalled_order_age_shorter_than_the_sweep_period_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERS_TABLE_NAME", "orders")
+    monkeypatch.setenv("EVENT_BUS_NAME", "bus")
+    monkeypatch.setenv("STALLED_ORDER_AGE_MINUTES", "1")
+    load_settings.cache_clear()
+
+    with pytest.raises(SettingsError, match="invalid environment variable STALLED_ORDER_AGE_MINUTES"):
+        load_settings(StalledOrderSweepSettings)
     load_settings.cache_clear()

@@ -2,9 +2,13 @@
 
 from typing import Protocol
 
+from orders_local.template import FunctionSpec
+
 
 class EventSource(Protocol):
     """A poller that feeds a function until the stack stops."""
+
+    function: FunctionSpec
 
     @property
     def busy(self) -> bool:
