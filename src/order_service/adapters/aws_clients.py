@@ -66,7 +66,12 @@ def events_client(settings: _FunctionSettings) -> "EventBridgeClient":
 
 
 def sesv2_client(settings: _FunctionSettings) -> "SESV2Client":
-    client: SESV2Client = _client("sesv2", settings)
+    """One attempt, given the whole budget of a call: SES has no idempotency token, so a retry
+    after a read timeout could send an e-mail SES already sent. A failed send is retried by SQS,
+    and the notification's idempotency record tells a sent e-mail from one never sent."""
+    connect = settings.aws_connect_timeout_seconds
+    read = settings.aws_call_worst_case_seconds() - connect
+    client: SESV2Client = _cached_client("sesv2", 1, connect, read)
     return client
 
 
