@@ -1,15 +1,45 @@
-"""The SES client never resends an e-mail on its own."""
+"""SES: botocore never resends an e-mail; the mailer retries only what SES did not send."""
 
 from typing import Any
 
-from order_service.adapters.aws_clients import sesv2_client
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from order_service.adapters.aws_clients import SES_SEND_ATTEMPTS, sesv2_client
+from order_service.adapters.ses_mailer import SesMailer
+from order_service.ports import Email
 from order_service.settings import NotificationSettings
 
 
-def test_an_e_mail_is_attempted_once_with_the_whole_budget_of_a_call() -> None:
+def test_botocore_never_resends_an_e_mail_and_the_mailers_sends_fit_the_budget_of_a_call() -> None:
     settings = NotificationSettings(sender_email="orders@example.com", idempotency_table_name="idempotency")
 
     config: Any = sesv2_client(settings).meta.config  # botocore's Config sets its options dynamically
 
     assert config.retries["total_max_attempts"] == 1
-    assert config.connect_timeout + config.read_timeout == settings.aws_call_worst_case_seconds()
+    sends = SES_SEND_ATTEMPTS * (config.connect_timeout + config.read_timeout) + 1.0
+    assert sends <= settings.aws_call_worst_case_seconds()
+
+
+def _failing_then_sending(code: str, status: int) -> Any:
+    client = boto3.client("sesv2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    stubber.add_client_error("send_email", service_error_code=code, http_status_code=status)
+    stubber.add_response("send_email", {"MessageId": "m-1"})
+    stubber.activate()
+    return client
+
+
+def test_a_send_ses_refused_with_a_throttle_is_tried_again() -> None:
+    mailer = SesMailer(_failing_then_sending("TooManyRequestsException", 429), attempts=2, pause_seconds=0)
+
+    assert mailer.send(Email("orders@example.com", "bo@example.com", "Hello", "Body")) == "m-1"
+
+
+def test_a_send_ses_refused_for_good_is_not_tried_again() -> None:
+    mailer = SesMailer(_failing_then_sending("MessageRejected", 400), attempts=2, pause_seconds=0)
+
+    with pytest.raises(ClientError, match="MessageRejected"):
+        mailer.send(Email("orders@example.com", "bo@example.com", "Hello", "Body"))

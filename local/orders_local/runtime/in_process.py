@@ -69,7 +69,8 @@ class InProcessRunner:
             except Exception as error:  # reported on every invocation, as Lambda reports an init error
                 self._init_errors[function.logical_id] = _error_details(error)
         book = logs if logs is not None else LogBook()
-        self._redirected = _redirect_log_handlers(LineWriter(book, function_of).as_stream())
+        service = environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+        self._redirected = _redirect_log_handlers(LineWriter(book, function_of).as_stream(), service)
         self._stdouts = {f.logical_id: LineWriter(book, _named(f.logical_id)).as_stream() for f in functions}
 
     def invoke(self, function: FunctionSpec, event: Mapping[str, Any]) -> Invocation:
@@ -109,11 +110,14 @@ class InProcessRunner:
                 os.environ[name] = value
 
 
-def _redirect_log_handlers(stream: TextIO) -> list[tuple[logging.StreamHandler[TextIO], TextIO]]:
-    """Point the handlers' stdout log handlers (Powertools Logger's) at the log book; return
-    each handler with the stream it had, to be given back at close."""
+def _redirect_log_handlers(stream: TextIO, service: str) -> list[tuple[logging.StreamHandler[TextIO], TextIO]]:
+    """Point the functions' stdout log handlers (Powertools Logger's, named after the service)
+    at the log book, and no one else's; return each handler with the stream it had, to be given
+    back at close."""
     redirected = []
     for name in list(logging.root.manager.loggerDict):
+        if name != service and not name.startswith((f"{service}.", SERVICE_PACKAGE)):
+            continue
         for handler in logging.getLogger(name).handlers:
             # Exactly StreamHandler: a test runner's capture handlers are subclasses.
             if type(handler) is logging.StreamHandler:

@@ -1,5 +1,7 @@
 """Sends e-mail through Amazon SES (v2 API)."""
 
+import random
+import time
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -11,25 +13,42 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
 
 
+_THROTTLES = frozenset({"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException"})
+
+
 class SesMailer:
-    def __init__(self, client: "SESV2Client") -> None:
+    def __init__(self, client: "SESV2Client", *, attempts: int = 2, pause_seconds: float = 1.0) -> None:
         self._client = client
+        self._attempts = attempts
+        self._pause_seconds = pause_seconds
 
     def send(self, email: Email) -> str:
-        try:
-            response = self._client.send_email(
-                FromEmailAddress=email.sender,
-                Destination={"ToAddresses": [email.recipient]},
-                Content={
-                    "Simple": {
-                        "Subject": {"Data": email.subject, "Charset": "UTF-8"},
-                        "Body": {"Text": {"Data": email.body, "Charset": "UTF-8"}},
-                    }
-                },
-            )
-        except ClientError as error:
-            raise _without_addresses(error) from None
-        return str(response["MessageId"])
+        """Send once; again only if SES answered that it did not send it (a throttle, a 5xx).
+        A timeout is never retried here: SES may have sent the e-mail."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = self._client.send_email(
+                    FromEmailAddress=email.sender,
+                    Destination={"ToAddresses": [email.recipient]},
+                    Content={
+                        "Simple": {
+                            "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                            "Body": {"Text": {"Data": email.body, "Charset": "UTF-8"}},
+                        }
+                    },
+                )
+                return str(response["MessageId"])
+            except ClientError as error:
+                if attempt == self._attempts or not _not_sent(error):
+                    raise _without_addresses(error) from None
+            time.sleep(random.uniform(0, self._pause_seconds))  # noqa: S311 - jitter, not security
+        raise AssertionError("unreachable")
+
+
+def _not_sent(error: ClientError) -> bool:
+    """SES answered, and did not send: a throttle or a server error."""
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return status >= 500 or error.response.get("Error", {}).get("Code") in _THROTTLES
 
 
 def _without_addresses(error: ClientError) -> ClientError:
