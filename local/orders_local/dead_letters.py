@@ -86,7 +86,12 @@ def redrive(sqs: Any, dead_letter_url: str, source_url: str) -> int:
 def failure_reasons(log_lines: list[str]) -> dict[str, str]:
     """The last reason each record failed, by message id, from the functions' JSON log lines
     (`Record failed; reported for retry`). On AWS the same lines answer a Logs Insights query."""
-    reasons: dict[str, str] = {}
+    return {record: reasons[-1] for record, reasons in failure_history(log_lines).items()}
+
+
+def failure_history(log_lines: list[str]) -> dict[str, list[str]]:
+    """Every reason each record failed, in order, by message id (see `failure_reasons`)."""
+    history: dict[str, list[str]] = {}
     for line in log_lines:
         if "Record failed" not in line:
             continue
@@ -95,5 +100,6 @@ def failure_reasons(log_lines: list[str]) -> dict[str, str]:
         except ValueError:
             continue
         if isinstance(entry, dict) and entry.get("record_id"):
-            reasons[str(entry["record_id"])] = f"{entry.get('error_type', '?')}: {entry.get('error', '')}"
-    return reasons
+            reason = f"{entry.get('error_type', '?')}: {entry.get('error', '')}"
+            history.setdefault(str(entry["record_id"]), []).append(reason)
+    return history

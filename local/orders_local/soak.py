@@ -4,9 +4,9 @@ While the workload runs, the emulator throttles or fails a share of every Dynamo
 EventBridge and SES call; one send_notification worker is killed in the middle of a batch
 (while SES hangs on its e-mail); one send_notification invocation overruns its timeout (its
 worker freezes while SES hangs on another e-mail); EventBridge refuses every event for a
-stretch; and late in the run DynamoDB, SQS, EventBridge and SES each hang in turn for a few
-seconds, and on the PostgreSQL store PostgreSQL stalls for longer than an API call may take:
-calls are accepted and never answered. The workload's clients retry a 503 after its
+stretch; and late in the run DynamoDB hangs for a few seconds, then SQS, EventBridge and SES
+(each from its next call), and on the PostgreSQL store PostgreSQL stalls for longer than an API
+call may take: calls are accepted and never answered. The workload's clients retry a 503 after its
 Retry-After, as a good client does. Then:
 every accepted order must be in exactly one final state, every final state must have sent
 exactly one e-mail (except to the recipients SES refuses, whose notifications must wait in
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orders_local.dead_letters import failure_reasons, redrive
+from orders_local.dead_letters import failure_history, redrive
 from orders_local.demo import DemoReport, account
 from orders_local.emulator import Stall
 from orders_local.local_stack import LocalStack
@@ -38,10 +38,12 @@ from orders_local.workload import FAILING_RECIPIENT_DOMAIN, plan_workload, run_w
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 FAULT_SERVICES = frozenset({"dynamodb", "sqs", "events", "ses"})
-# Once this share of the requests is sent, each service hangs in turn for `hang_seconds` from its
-# next call (the pipeline reaches SQS and SES later than the API reaches the store), and on the
-# PostgreSQL store PostgreSQL stalls for `store_hang_seconds`, from then.
-HUNG_SERVICES = ("dynamodb", "sqs", "events", "ses")
+# Once this share of the requests is sent, DynamoDB hangs for `hang_seconds` from its next call,
+# then SQS, EventBridge and SES, side by side, each from its own next call (the pipeline reaches
+# them later than the API reaches the store); on the PostgreSQL store PostgreSQL stalls for
+# `store_hang_seconds`, from then.
+HUNG_IN_TURN = (("dynamodb",), ("sqs", "events", "ses"))
+HUNG_SERVICES = tuple(service for services in HUNG_IN_TURN for service in services)
 HANGS_AT = 0.7
 # A service not called for this long after its hang was armed is not hung at all.
 HANG_ARMED_AT_MOST_SECONDS = 30.0
@@ -186,8 +188,8 @@ def _check_faults(stack: LocalStack, report: SoakReport, *, hung_timeouts: int) 
 
 
 def _hang_in_turn(stack: LocalStack, seconds: float, store_seconds: float) -> None:
-    """Stall PostgreSQL (on that store) for `store_seconds` from now, and hang each service in
-    turn for `seconds` from its next call.
+    """Stall PostgreSQL (on that store) for `store_seconds` from now, and hang each group of
+    services in turn, each service for `seconds` from its next call.
 
     The DynamoDB hang is kept shorter than one invocation: longer, and an e-mail that SES took
     just before it could not be recorded as sent before the invocation ends (see
@@ -198,12 +200,14 @@ def _hang_in_turn(stack: LocalStack, seconds: float, store_seconds: float) -> No
     if proxy is not None and resume is not None:
         proxy.stall()
         resume.start()
-    for service in HUNG_SERVICES:
-        middleware.hang(service, seconds, from_next_call=True)
+    for services in HUNG_IN_TURN:
+        for service in services:
+            middleware.hang(service, seconds, from_next_call=True)
         give_up = time.monotonic() + HANG_ARMED_AT_MOST_SECONDS + seconds
-        while middleware.hanging(service) and time.monotonic() < give_up:
+        while any(middleware.hanging(service) for service in services) and time.monotonic() < give_up:
             time.sleep(0.05)
-        middleware.end_hang(service)
+        for service in services:
+            middleware.end_hang(service)
     if resume is not None:
         resume.join()
 
@@ -232,10 +236,13 @@ def _timeouts_holding(stack: LocalStack, recipient: str) -> tuple[int, int]:
 
 
 def _check_dead_letters(stack: LocalStack, report: SoakReport) -> None:
-    """Each dead letter is a refused recipient's notification, with the refusal as its reason."""
+    """Each dead letter is a refused recipient's notification, with the refusal among its reasons.
+
+    Among, not last: SES sends get one attempt, so an injected throttle can be what failed a
+    refused notification's last receive."""
     sqs = stack.client("sqs")
     url = stack.resources.queue_urls["NotificationDeadLetterQueue"]
-    reasons = failure_reasons([line.text for line in stack.logs.lines])
+    history = failure_history([line.text for line in stack.logs.lines])
     handles = []
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
@@ -243,9 +250,11 @@ def _check_dead_letters(stack: LocalStack, report: SoakReport) -> None:
             break
         for message in messages:
             handles.append(message["ReceiptHandle"])
-            reason = reasons.get(message["MessageId"], "")
-            if FAILING_RECIPIENT_DOMAIN not in message["Body"] or "MessageRejected" not in reason:
-                report.problems.append(f"dead letter {message['MessageId']} has no refusal as its reason: {reason!r}")
+            reasons = history.get(message["MessageId"], [])
+            if FAILING_RECIPIENT_DOMAIN not in message["Body"] or not any("MessageRejected" in r for r in reasons):
+                report.problems.append(
+                    f"dead letter {message['MessageId']} has no refusal among its reasons: {reasons!r}"
+                )
     for handle in handles:
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
 

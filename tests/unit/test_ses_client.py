@@ -13,7 +13,10 @@ from order_service.ports import Email
 from order_service.settings import NotificationSettings
 
 
-def test_botocore_never_resends_an_e_mail_and_the_mailers_sends_fit_the_budget_of_a_call() -> None:
+def test_botocore_never_resends_an_e_mail_and_the_mailers_sends_fit_the_budget_of_a_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     settings = NotificationSettings(sender_email="orders@example.com", idempotency_table_name="idempotency")
 
     config: Any = sesv2_client(settings).meta.config  # botocore's Config sets its options dynamically
