@@ -79,7 +79,11 @@ class RedactingEmitter(UDPEmitter):  # type: ignore[misc]  # aws_xray_sdk ships 
 
     def send_entity(self, entity: Any) -> None:
         try:
-            document = json.dumps(redact_strings(entity.to_dict()), default=_redacting(str))
+            fields = entity.to_dict()
+            document = json.dumps(fields, default=str)
+            # As for log lines: JSON never escapes "@", so most segments need no second pass.
+            if "@" in document:
+                document = json.dumps(redact_strings(fields), default=_redacting(str))
             self._send_data(f"{PROTOCOL_HEADER}{PROTOCOL_DELIMITER}{document}")
         except Exception:  # as UDPEmitter does: tracing must never fail the invocation
             _log.exception("Failed to send entity to Daemon.")

@@ -7,8 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from order_service.adapters.aws_clients import SES_SEND_ATTEMPTS, sesv2_client
-from order_service.adapters.ses_mailer import SesMailer
+from order_service.adapters.aws_clients import sesv2_client
+from order_service.adapters.ses_mailer import PAUSE_SECONDS, SEND_ATTEMPTS, SesMailer
 from order_service.ports import Email
 from order_service.settings import NotificationSettings
 
@@ -22,7 +22,7 @@ def test_botocore_never_resends_an_e_mail_and_the_mailers_sends_fit_the_budget_o
     config: Any = sesv2_client(settings).meta.config  # botocore's Config sets its options dynamically
 
     assert config.retries["total_max_attempts"] == 1
-    sends = SES_SEND_ATTEMPTS * (config.connect_timeout + config.read_timeout) + 1.0
+    sends = SEND_ATTEMPTS * (config.connect_timeout + config.read_timeout) + PAUSE_SECONDS
     assert sends <= settings.aws_call_worst_case_seconds()
 
 

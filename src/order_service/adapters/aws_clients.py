@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from order_service.adapters import ses_mailer
 from order_service.adapters.time_budget import refuse_late_attempts
 from order_service.settings import _FunctionSettings
 
@@ -65,18 +66,13 @@ def events_client(settings: _FunctionSettings) -> "EventBridgeClient":
     return client
 
 
-# SesMailer tries a send this many times, when SES answered without sending it.
-SES_SEND_ATTEMPTS = 2
-_SES_PAUSE_SECONDS = 1.0  # at most, between two sends
-
-
 def sesv2_client(settings: _FunctionSettings) -> "SESV2Client":
     """One attempt per call: SES has no idempotency token, so botocore's retry after a read
     timeout could send an e-mail SES already sent. SesMailer retries only what SES answered
     without sending (a throttle, a 5xx); the sends and the pause between them share the
     budget of one call, with a long read timeout."""
     connect = settings.aws_connect_timeout_seconds
-    read = (settings.aws_call_worst_case_seconds() - _SES_PAUSE_SECONDS) / SES_SEND_ATTEMPTS - connect
+    read = (settings.aws_call_worst_case_seconds() - ses_mailer.PAUSE_SECONDS) / ses_mailer.SEND_ATTEMPTS - connect
     client: SESV2Client = _cached_client("sesv2", 1, connect, read)
     return client
 

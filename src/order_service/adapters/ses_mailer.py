@@ -14,10 +14,16 @@ if TYPE_CHECKING:
 
 
 _THROTTLES = frozenset({"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException"})
+# A send is tried this many times when SES answered without sending it, with at most this pause
+# between two (aws_clients.sesv2_client fits both into the budget of one call).
+SEND_ATTEMPTS = 2
+PAUSE_SECONDS = 1.0
 
 
 class SesMailer:
-    def __init__(self, client: "SESV2Client", *, attempts: int = 2, pause_seconds: float = 1.0) -> None:
+    def __init__(
+        self, client: "SESV2Client", *, attempts: int = SEND_ATTEMPTS, pause_seconds: float = PAUSE_SECONDS
+    ) -> None:
         self._client = client
         self._attempts = attempts
         self._pause_seconds = pause_seconds

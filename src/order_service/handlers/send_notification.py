@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from order_service.adapters.aws_clients import SES_SEND_ATTEMPTS, dynamodb_client, sesv2_client
+from order_service.adapters.aws_clients import dynamodb_client, sesv2_client
 from order_service.adapters.idempotency_store import SaveRetryingPersistenceLayer
 from order_service.adapters.ses_mailer import SesMailer
 from order_service.adapters.time_budget import within_time_budget
@@ -32,7 +32,7 @@ from order_service.services.notification_service import send_notification
 from order_service.settings import NotificationSettings, load_settings
 
 settings = load_settings(NotificationSettings)
-mailer = SesMailer(sesv2_client(settings), attempts=SES_SEND_ATTEMPTS)
+mailer = SesMailer(sesv2_client(settings))
 processor = LoggedBatchProcessor(EventType.SQS)
 idempotency = IdempotencyConfig(
     event_key_jmespath="notification_id",
