@@ -25,7 +25,6 @@ from orders_local.sources.sqs import SqsPoller
 from orders_local.sources.streams import StreamPoller
 from orders_local.template import ACCOUNT_ID, REGION, FunctionSpec, Stack
 from orders_local.traces import TraceCollector
-from orders_local.yaml_loader import load_template
 
 RunnerKind = Literal["workers", "in-process"]
 StoreKind = Literal["dynamodb", "postgres"]
@@ -78,23 +77,19 @@ class LocalStack:
         # Between the functions and the PostgreSQL server (the secret points at it): it can stall.
         self.database_proxy: PostgresProxy | None = None
         self.notices: list[str] = []
-        stand_ins = {
-            name: value
-            for name, value in self._local_values_of_required_parameters().items()
-            if name not in self.options.parameters
-        }
-        if stand_ins:
-            listed = ", ".join(f"{name}={value}" for name, value in stand_ins.items())
-            self.notices.append(f"Required template parameters use local stand-ins: {listed}.")
-        parameters = {**stand_ins, **self.options.parameters}
+        parameters = dict(self.options.parameters)
         if self.options.store == "postgres":
             parameters.update(self._start_database())
         self.stack = Stack.from_file(
             self.options.template,
             stack_name=self.options.stack_name,
             parameter_overrides=parameters,
+            parameter_stand_ins=LOCAL_PARAMETER_VALUES,
             endpoint_url=self.endpoint_url,
         )
+        if self.stack.stand_ins_used:
+            listed = ", ".join(f"{name}={value}" for name, value in self.stack.stand_ins_used.items())
+            self.notices.append(f"Required template parameters use local stand-ins: {listed}.")
         self.resources: Provisioned = provision(self.stack, self.endpoint_url)
         self.functions: dict[str, FunctionSpec] = {function.logical_id: function for function in self.stack.functions()}
         self.runner: Runner = self._runner()
@@ -105,14 +100,6 @@ class LocalStack:
         self.api: ApiGateway | None = None
         if self.options.start_sources:
             self._start_sources()
-
-    def _local_values_of_required_parameters(self) -> dict[str, str]:
-        declared = load_template(self.options.template).get("Parameters", {})
-        return {
-            name: value
-            for name, value in LOCAL_PARAMETER_VALUES.items()
-            if name in declared and "Default" not in declared[name]
-        }
 
     def _start_database(self) -> dict[str, str]:
         """A fresh database for this stack, its credentials in the emulator's Secrets Manager."""

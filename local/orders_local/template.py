@@ -187,15 +187,21 @@ class Stack:
         *,
         stack_name: str = "orders-local",
         parameter_overrides: Mapping[str, str] | None = None,
+        parameter_stand_ins: Mapping[str, str] | None = None,
         endpoint_url: str = "http://127.0.0.1:0",
         base_directory: Path = Path(),
     ) -> None:
+        """`parameter_stand_ins`: values for parameters that have no default and were not given
+        (what a deploy must set); those used are in `stand_ins_used`."""
         self.document = document
         self.base_directory = base_directory
         self.stack_name = stack_name
         self.endpoint_url = endpoint_url
         self.not_emulated: dict[str, str] = {}
-        self.parameters = _parameters(document, parameter_overrides or {})
+        self.stand_ins_used: dict[str, str] = {}
+        self.parameters = _parameters(
+            document, parameter_overrides or {}, parameter_stand_ins or {}, used=self.stand_ins_used
+        )
         self.intrinsics = Intrinsics(
             pseudo={
                 "AWS::Region": REGION,
@@ -528,7 +534,9 @@ def _is_intrinsic(value: Mapping[str, Any]) -> bool:
     return len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))
 
 
-def _parameters(document: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+def _parameters(
+    document: Mapping[str, Any], overrides: Mapping[str, str], stand_ins: Mapping[str, str], *, used: dict[str, str]
+) -> dict[str, str]:
     declared = document.get("Parameters", {})
     unknown = set(overrides) - set(declared)
     if unknown:
@@ -540,6 +548,8 @@ def _parameters(document: Mapping[str, Any], overrides: Mapping[str, str]) -> di
         elif "Default" in declaration:
             default = declaration["Default"]
             value = default if isinstance(default, str) else json.dumps(default)
+        elif name in stand_ins:
+            value = used[name] = stand_ins[name]
         else:
             raise ValueError(f"template parameter {name} has no default: pass it with --parameter {name}=VALUE")
         allowed = declaration.get("AllowedValues")
