@@ -154,3 +154,13 @@ def test_any_json_object_is_either_a_valid_order_or_refused_with_named_fields(bo
         assert all(isinstance(issue["loc"], tuple) and issue["msg"] for issue in errors)
     else:
         assert sum(item.total_minor for item in priced_items(request)) >= 0
+
+
+def test_a_refused_address_is_told_what_an_address_must_be_not_the_pattern() -> None:
+    with pytest.raises(ValidationError) as caught:
+        PlaceOrderRequest.model_validate(order_body(customer_email="josé@example.com"))
+
+    (issue,) = caught.value.errors()
+    assert issue["loc"] == ("customer_email",)
+    assert issue["msg"].startswith("must be an e-mail address SES can send to")
+    assert "^(?:" not in issue["msg"]

@@ -12,9 +12,13 @@ from pydantic import (
     Field,
     StrictInt,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from order_service.models.bounds import (
     EMAIL_DOMAIN_LABEL_MAX_LENGTH,
@@ -52,9 +56,26 @@ def _local_part_fits(address: str) -> str:
     return address
 
 
+def _explain_a_mismatch(address: object, validate: ValidatorFunctionWrapHandler) -> str:
+    """Say what an address must be, instead of echoing the (long) pattern it failed."""
+    try:
+        checked: str = validate(address)
+    except ValidationError as error:
+        if any(issue["type"] == "string_pattern_mismatch" for issue in error.errors()):
+            raise PydanticCustomError(
+                "email_address",
+                "must be an e-mail address SES can send to: an ASCII local part (letters, digits and"
+                " !#$%&'*+/=?^_`{|}~- in dot-separated words, or a quoted string without @), @, and a"
+                " dotted domain of letters, digits and hyphens",
+            ) from None
+        raise
+    return checked
+
+
 EmailAddress = Annotated[
     str,
     StringConstraints(max_length=EMAIL_MAX_LENGTH, pattern=rf"^{_LOCAL_PART}@{_LABEL}(\.{_LABEL})+$"),
+    WrapValidator(_explain_a_mismatch),
     AfterValidator(_local_part_fits),
 ]
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9-]+$")]
