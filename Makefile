@@ -45,17 +45,18 @@ soak: bootstrap
 bench: bootstrap
 	$(BIN)/python -m benchmarks
 
-## package: build/function.zip, build/layer.zip (arm64, Python 3.13) and build/template.yaml
+## package: build/function.zip, build/layer.zip (Python 3.13, with its bytecode) and build/template.yaml
+##          for ARCH=arm64 (the default) or ARCH=x86_64; PYTHON_RUNTIME names a Python 3.13 if need be
+ARCH ?= arm64
 package: bootstrap
-	$(BIN)/python -m tools.package --out build
+	$(BIN)/python -m tools.package --out build --arch $(ARCH) $(if $(PYTHON_RUNTIME),--python $(PYTHON_RUNTIME))
 
 unit: bootstrap
 	$(BIN)/pytest
 
 ## test-runtime: the test suite again under the Lambda runtime's Python (PYTHON_RUNTIME=python3.13)
-PYTHON_RUNTIME ?= python3.13
 test-runtime: bootstrap
-	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-runtime $(BIN)/uv sync --frozen --python $(PYTHON_RUNTIME)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-runtime $(BIN)/uv sync --frozen --python $(or $(PYTHON_RUNTIME),python3.13)
 	.venv-runtime/bin/pytest -p no:cacheprovider -m "not soak"
 
 clean:
