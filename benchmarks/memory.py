@@ -8,7 +8,7 @@ from orders_local.local_stack import LocalStack, function_base_environment
 from orders_local.logs import LogBook
 from orders_local.runtime.workers import Worker
 
-from benchmarks.cold_start import subjects
+from benchmarks.cold_start import Layout, subjects
 
 
 def _rss_mb(pid: int) -> float:
@@ -31,13 +31,13 @@ class MemoryProfile:
         return self.rss_after_all_mb - self.rss_after_100_mb
 
 
-def measure(stack: LocalStack, python: str, invocations: int) -> dict[str, MemoryProfile]:
+def measure(stack: LocalStack, layout: Layout, invocations: int) -> dict[str, MemoryProfile]:
     environment = function_base_environment(stack.endpoint_url)
     profiles = {}
-    for subject in subjects(stack):
-        if ":" in subject.name or subject.name == "seed pattern":
+    for subject in subjects(stack, layout):
+        if subject.kind != "function":
             continue
-        worker = Worker(subject.function, environment, LogBook(), python=python)
+        worker = Worker(subject.function, environment, LogBook(), python=layout.python)
         try:
             rss_after_100 = 0.0
             for count in range(1, invocations + 1):
