@@ -18,7 +18,7 @@ from typing import Any
 from orders_local.local_stack import LocalStack, StackOptions
 
 from benchmarks import cold_start, deployed, import_profile, memory, throughput, warm
-from benchmarks.cold_start import FUNCTIONS, Layout
+from benchmarks.cold_start import FUNCTIONS, WITHOUT_BYTECODE, Layout
 from benchmarks.runtime_env import lambda_like_python
 from tools.package import build
 
@@ -76,6 +76,10 @@ def _cold_starts(stack: LocalStack, layout: Layout, samples: int, invocations: i
         entry = results[name]
         entry["ratio_to_floor"] = entry["median_ms"] / starts[f"floor:{name}"].median_ms
         entry["ratio_to_seed"] = entry["median_ms"] / seed
+    if WITHOUT_BYTECODE in results:
+        results[WITHOUT_BYTECODE]["ratio_to_with_bytecode"] = (
+            results[WITHOUT_BYTECODE]["median_ms"] / results["ApiFunction"]["median_ms"]
+        )
     profiles = memory.measure(stack, layout, invocations)
     return {
         "python": layout.python,
@@ -104,6 +108,8 @@ def run(samples: int, invocations: int, warm_events: int, orders: int) -> dict[s
         floor_packages=built.layer,
         seed_code=built.seed_task,
         seed_packages=built.seed_packages,
+        bytecode_free_code=built.bytecode_free_task,
+        bytecode_free_packages=built.bytecode_free_layer,
     )
     development = Layout("development", lambda_like_python())
     results: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -150,7 +156,14 @@ def _cold_start_table(figures: dict[str, Any]) -> list[str]:
         for name, entry in figures["cold_start"].items()
         if name.startswith("floor:")
     )
-    return [*lines, "", f"Floors: {floors}; seed pattern: {figures['cold_start']['seed pattern']['median_ms']:.0f} ms."]
+    lines += ["", f"Floors: {floors}; seed pattern: {figures['cold_start']['seed pattern']['median_ms']:.0f} ms."]
+    if WITHOUT_BYTECODE in figures["cold_start"]:
+        bare = figures["cold_start"][WITHOUT_BYTECODE]
+        lines[-1] += (
+            f" The same artifacts with their bytecode removed: ApiFunction {bare['median_ms']:.0f} ms, "
+            f"{bare['ratio_to_with_bytecode']:.2f}× its cold start with it."
+        )
+    return lines
 
 
 def markdown(results: dict[str, Any]) -> str:

@@ -39,6 +39,7 @@ FLOOR_CLIENTS = {
 }
 
 Event = Callable[[], dict[str, Any]]
+WITHOUT_BYTECODE = "ApiFunction without bytecode"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class Layout:
     floor_packages: Path | None = None
     seed_code: Path = BASELINES
     seed_packages: Path | None = None
+    # The same artifacts with their bytecode removed, to show what the bytecode is worth.
+    bytecode_free_code: Path | None = None
+    bytecode_free_packages: Path | None = None
 
     def place(self, function: FunctionSpec, code: Path | None, packages: Path | None) -> FunctionSpec:
         if code is None:
@@ -71,7 +75,7 @@ class Subject:
     name: str
     function: FunctionSpec
     event: Event
-    kind: str = "function"  # or "floor", "seed"
+    kind: str = "function"  # or "floor", "seed", "without bytecode"
 
 
 def _baseline(name: str, handler: str, environment: dict[str, str]) -> FunctionSpec:
@@ -204,6 +208,16 @@ def subjects(stack: LocalStack, layout: Layout) -> list[Subject]:
         "TABLE_NAME": stack.resources.tables["OrdersTable"],
         "QUEUE_URL": stack.resources.queue_urls["NotificationQueue"],
     }
+    if layout.bytecode_free_code is not None:
+        api = functions["ApiFunction"]
+        found.append(
+            Subject(
+                WITHOUT_BYTECODE,
+                layout.place(api, layout.bytecode_free_code, layout.bytecode_free_packages),
+                events.place_order_request,
+                kind="without bytecode",
+            )
+        )
     seed = _baseline("seed", "seed_pattern.handler", seed_environment)
     found.append(
         Subject(

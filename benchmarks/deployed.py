@@ -37,6 +37,8 @@ class Deployed:
     floor_task: Path
     seed_task: Path
     seed_packages: Path
+    bytecode_free_task: Path  # the same artifacts, every .pyc removed
+    bytecode_free_layer: Path
 
     def pythonpath(self, packages: Path) -> dict[str, str]:
         # Lambda's python3.13 sys.path: /var/task (the working folder), then /opt/python.
@@ -118,6 +120,10 @@ def prepare(root: Path = ROOT / "build" / "bench") -> Deployed:
             code.extractall(root / "task")
         with zipfile.ZipFile(built["layer"]) as layer:
             layer.extractall(root / "opt")
+        for artifact, folder in (("function", "task"), ("layer", "opt")):
+            with zipfile.ZipFile(built[artifact]) as bundle:
+                sources = [name for name in bundle.namelist() if not name.endswith(".pyc")]
+                bundle.extractall(root / "without-bytecode" / folder, members=sources)
     floor_task = root / "floor"
     floor_task.mkdir()
     shutil.copy(BASELINES / "floor.py", floor_task)
@@ -130,7 +136,9 @@ def prepare(root: Path = ROOT / "build" / "bench") -> Deployed:
         floor_task=floor_task,
         seed_task=seed_task,
         seed_packages=seed_packages,
+        bytecode_free_task=root / "without-bytecode" / "task",
+        bytecode_free_layer=root / "without-bytecode" / "opt" / "python",
     )
-    for folder in (root / "task", root / "opt", floor_task, root / "seed"):
+    for folder in (root / "task", root / "opt", floor_task, root / "seed", root / "without-bytecode"):
         _read_only(folder)
     return deployed
