@@ -120,10 +120,10 @@ def prepare(root: Path = ROOT / "build" / "bench") -> Deployed:
             code.extractall(root / "task")
         with zipfile.ZipFile(built["layer"]) as layer:
             layer.extractall(root / "opt")
-        for artifact, folder in (("function", "task"), ("layer", "opt")):
+        for artifact, unzipped in (("function", "task"), ("layer", "opt")):
             with zipfile.ZipFile(built[artifact]) as bundle:
                 sources = [name for name in bundle.namelist() if not name.endswith(".pyc")]
-                bundle.extractall(root / "without-bytecode" / folder, members=sources)
+                bundle.extractall(root / "without-bytecode" / unzipped, members=sources)
     floor_task = root / "floor"
     floor_task.mkdir()
     shutil.copy(BASELINES / "floor.py", floor_task)

@@ -107,7 +107,7 @@ def prepare(subject: str, count: int) -> tuple[Any, list[dict[str, Any]], int]:
         placed = [events.new_order() for _ in range(count)]
         for order in placed:
             orders.add(order)
-        process_order.orders = orders  # type: ignore[assignment]
+        process_order.orders = orders
         return process_order.handler, [events.order_placed(order) for order in placed], 1
     if subject == "seed":
         import seed_pattern
