@@ -21,6 +21,7 @@ from orders_local.intrinsics import UnsupportedConstructError
 from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, StackOptions, StoreKind
 from orders_local.postgres import ServerUnavailableError
 from orders_local.provision import aws_client
+from orders_local.reload import CodeReloader
 from orders_local.soak import SoakReport, run_soak
 from orders_local.state import LOG_FILE, StackState
 
@@ -105,6 +106,9 @@ def up(
     ] = False,
     runner: RunnerOption = "workers",
     store: StoreOption = "dynamodb",
+    reload: Annotated[
+        bool, typer.Option("--reload/--no-reload", help="Run saved code and template changes without a restart.")
+    ] = True,
 ) -> None:
     """Start everything and keep it running until Ctrl-C."""
     options = StackOptions(
@@ -121,12 +125,18 @@ def up(
     stack = _start(options)
     StackState(stack.endpoint_url, stack.api_url, stack.resources.queue_urls, os.getpid()).save()
     _announce(stack)
+    reloader = CodeReloader(stack, say=lambda line: console.print(f"[cyan]{line}[/cyan]")) if reload else None
+    if reloader is not None:
+        reloader.start()
+        console.print(f"Reloading on save: {', '.join(str(path) for path in reloader.watched)}")
     console.print("[green]Ready.[/green] Ctrl-C to stop.")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
     console.print("Stopping ...")
+    if reloader is not None:
+        reloader.stop()
     stack.close()
 
 

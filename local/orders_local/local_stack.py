@@ -37,6 +37,16 @@ LOCAL_PARAMETER_VALUES = {
 }
 
 
+def _sources_of(function: FunctionSpec) -> list[Any]:
+    return [*function.sqs_sources, *function.stream_sources, *function.rule_sources, *function.schedule_sources]
+
+
+def _same_binding(new: Any, old: Any) -> bool:
+    return type(new) is type(old) and all(
+        getattr(new, key, None) == getattr(old, key, None) for key in ("queue_arn", "table_logical_id", "name")
+    )
+
+
 @dataclass
 class StackOptions:
     template: Path = DEFAULT_TEMPLATE
@@ -80,13 +90,8 @@ class LocalStack:
         parameters = dict(self.options.parameters)
         if self.options.store == "postgres":
             parameters.update(self._start_database())
-        self.stack = Stack.from_file(
-            self.options.template,
-            stack_name=self.options.stack_name,
-            parameter_overrides=parameters,
-            parameter_stand_ins=LOCAL_PARAMETER_VALUES,
-            endpoint_url=self.endpoint_url,
-        )
+        self._parameters = parameters
+        self.stack = self._parse_template()
         if self.stack.stand_ins_used:
             listed = ", ".join(f"{name}={value}" for name, value in self.stack.stand_ins_used.items())
             self.notices.append(f"Required template parameters use local stand-ins: {listed}.")
@@ -125,6 +130,43 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         return aws_client(service, self.endpoint_url)
+
+    def _parse_template(self) -> Stack:
+        return Stack.from_file(
+            self.options.template,
+            stack_name=self.options.stack_name,
+            parameter_overrides=self._parameters,
+            parameter_stand_ins=LOCAL_PARAMETER_VALUES,
+            endpoint_url=self.endpoint_url,
+        )
+
+    def load_template(self) -> Stack:
+        """The template as it is on disk now, with this stack's parameters and streams."""
+        stack = self._parse_template()
+        for table_logical_id, stream_arn in self.resources.stream_arns.items():
+            stack.set_stream_arn(table_logical_id, stream_arn)
+        return stack
+
+    def update_function(self, function: FunctionSpec) -> None:
+        """Run `function`'s new settings from its next invocation on: new workers get them,
+        its event sources take their new batch settings."""
+        self.functions[function.logical_id] = function
+        if isinstance(self.runner, WorkerRunner):
+            self.runner.reload(function.logical_id, function)
+        for invoker in self.rule_invokers:
+            if invoker.function.logical_id == function.logical_id:
+                invoker.function = function
+        pollers: list[SqsPoller | StreamPoller | Scheduler] = [
+            *self.sqs_pollers,
+            *self.stream_pollers,
+            *self.schedulers,
+        ]
+        for poller in pollers:
+            if poller.function.logical_id == function.logical_id:
+                poller.function = function
+                poller.source = next(
+                    (new for new in _sources_of(function) if _same_binding(new, poller.source)), poller.source
+                )
 
     def _start_sources(self) -> None:
         sqs = self.client("sqs")

@@ -194,6 +194,10 @@ class FunctionPool:
         self.pids_seen: list[int] = []
         self.peak_memory_mb = 0.0
         self._closed = False
+        # Bumped by `retire`: a worker of an older generation runs old code or settings, and
+        # is stopped instead of being reused.
+        self.generation = 0
+        self._generations: dict[Worker, int] = {}
 
     def acquire(self) -> tuple[Worker, bool]:
         """A warm worker, or a new one (cold) while under the concurrency limit; else wait."""
@@ -208,10 +212,11 @@ class FunctionPool:
                     self._count -= 1
                 if self._count < self.limit:
                     self._count += 1
+                    function, generation = self.function, self.generation
                     break
                 self._condition.wait()
         try:
-            worker = Worker(self.function, self._environment, self._logs)
+            worker = Worker(function, self._environment, self._logs)
         except Exception:
             with self._condition:
                 self._count -= 1
@@ -219,19 +224,46 @@ class FunctionPool:
             raise
         with self._condition:
             self._all.add(worker)
+            self._generations[worker] = generation
         self.pids_seen.append(worker.pid)
         return worker, True
 
     def release(self, worker: Worker) -> None:
         self.peak_memory_mb = max(self.peak_memory_mb, worker.max_memory_mb())
         with self._condition:
-            if worker.alive() and not self._closed:
+            current = self._generations.get(worker) == self.generation
+            if worker.alive() and current and not self._closed:
                 self._idle.append(worker)
             else:
                 self._count -= 1
                 self._all.discard(worker)
+                self._generations.pop(worker, None)
                 worker.stop()
             self._condition.notify()
+
+    def busy(self) -> int:
+        """Workers in an invocation (or starting for one)."""
+        with self._condition:
+            return self._count - len(self._idle)
+
+    def retire(self, function: FunctionSpec | None = None) -> int:
+        """Retire every worker: the idle ones now, the busy ones when their invocation ends.
+        The next invocation cold-starts the code as it is now, with `function`'s settings if
+        given (environment, timeout, memory, handler). Returns how many workers were idle."""
+        with self._condition:
+            self.generation += 1
+            if function is not None:
+                self.function = function
+                self.limit = function.reserved_concurrency or DEFAULT_CONCURRENCY
+            idle, self._idle = self._idle, []
+            for worker in idle:
+                self._all.discard(worker)
+                self._generations.pop(worker, None)
+            self._count -= len(idle)
+            self._condition.notify_all()
+        for worker in idle:
+            worker.stop()
+        return len(idle)
 
     def kill_busy(self, handling: bytes) -> int | None:
         """SIGKILL the worker whose current event contains `handling`; its process id, if any."""
@@ -298,6 +330,10 @@ class WorkerRunner:
 
     def stats(self) -> Mapping[str, FunctionStats]:
         return self._stats
+
+    def reload(self, logical_id: str, function: FunctionSpec | None = None) -> None:
+        """The function's next invocations run the code on disk now (and `function`'s settings)."""
+        self.pools[logical_id].retire(function)
 
     def kill_worker_handling(self, logical_id: str, text: str) -> int | None:
         """Kill, mid-invocation, the worker of `logical_id` whose event mentions `text`."""
