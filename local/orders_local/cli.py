@@ -22,6 +22,7 @@ from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, S
 from orders_local.postgres import ServerUnavailableError
 from orders_local.provision import aws_client
 from orders_local.reload import CodeReloader
+from orders_local.samconfig import SamConfigError, config_file_for, parameter_overrides
 from orders_local.soak import SoakReport, run_soak
 from orders_local.state import LOG_FILE, StackState
 
@@ -43,6 +44,15 @@ StoreOption = Annotated[
 RunnerOption = Annotated[
     str, typer.Option("--runner", help="workers (processes over the Lambda Runtime API) or in-process (for tests).")
 ]
+ConfigEnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config-env", help="Take the template parameters of this samconfig.toml environment (--parameter wins)."
+    ),
+]
+ConfigFileOption = Annotated[
+    Path | None, typer.Option("--config-file", help="The samconfig.toml to read (default: beside the template).")
+]
 
 
 def _progress() -> Progress:
@@ -59,6 +69,19 @@ def _parameters(values: list[str] | None) -> dict[str, str]:
             raise typer.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="--parameter")
         parsed[name] = setting
     return parsed
+
+
+def _template_parameters(
+    template: Path, config_env: str | None, config_file: Path | None, given: list[str] | None
+) -> dict[str, str]:
+    """The samconfig.toml environment's parameter_overrides, then --parameter values over them."""
+    configured: dict[str, str] = {}
+    if config_env is not None:
+        try:
+            configured = parameter_overrides(config_file or config_file_for(template), config_env)
+        except SamConfigError as error:
+            raise typer.BadParameter(str(error), param_hint="--config-env") from None
+    return {**configured, **_parameters(given)}
 
 
 def _start(options: StackOptions) -> LocalStack:
@@ -99,6 +122,8 @@ def _announce(stack: LocalStack) -> None:
 def up(
     template: TemplateOption = DEFAULT_TEMPLATE,
     parameter: ParameterOption = None,
+    config_env: ConfigEnvOption = None,
+    config_file: ConfigFileOption = None,
     port: Annotated[int, typer.Option(help="API port (0 picks a free one).")] = 3000,
     time_scale: Annotated[float, typer.Option(help="Scale AWS's retry delays (1.0 = AWS timing).")] = 1.0,
     raw_logs: Annotated[
@@ -114,7 +139,7 @@ def up(
     options = StackOptions(
         store=_store(store),
         template=template,
-        parameters=_parameters(parameter),
+        parameters=_template_parameters(template, config_env, config_file, parameter),
         runner=_runner(runner),
         time_scale=time_scale,
         api_port=port,
@@ -150,6 +175,8 @@ def demo(
     show_logs: Annotated[bool, typer.Option("--show-logs", help="Print the functions' logs too.")] = False,
     template: TemplateOption = DEFAULT_TEMPLATE,
     parameter: ParameterOption = None,
+    config_env: ConfigEnvOption = None,
+    config_file: ConfigFileOption = None,
     runner: RunnerOption = "workers",
     store: StoreOption = "dynamodb",
 ) -> None:
@@ -157,7 +184,7 @@ def demo(
     options = StackOptions(
         store=_store(store),
         template=template,
-        parameters=_parameters(parameter),
+        parameters=_template_parameters(template, config_env, config_file, parameter),
         runner=_runner(runner),
         time_scale=time_scale,
         echo_logs=show_logs,
@@ -275,6 +302,8 @@ def invoke(
     event: Annotated[Path, typer.Option("--event", "-e", help="JSON file with the event ('-' for stdin).")],
     template: TemplateOption = DEFAULT_TEMPLATE,
     parameter: ParameterOption = None,
+    config_env: ConfigEnvOption = None,
+    config_file: ConfigFileOption = None,
     runner: RunnerOption = "workers",
     store: StoreOption = "dynamodb",
 ) -> None:
@@ -283,7 +312,7 @@ def invoke(
     options = StackOptions(
         store=_store(store),
         template=template,
-        parameters=_parameters(parameter),
+        parameters=_template_parameters(template, config_env, config_file, parameter),
         runner=_runner(runner),
         start_sources=False,
         echo_logs=True,
