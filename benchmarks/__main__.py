@@ -17,7 +17,7 @@ from typing import Any
 
 from orders_local.local_stack import LocalStack, StackOptions
 
-from benchmarks import cold_start, deployed, import_profile, memory, throughput, warm
+from benchmarks import cold_start, deployed, import_profile, memory, reload, throughput, warm
 from benchmarks.cold_start import FUNCTIONS, WITHOUT_BYTECODE, Layout
 from benchmarks.runtime_env import lambda_like_python
 from tools.package import build
@@ -134,6 +134,13 @@ def run(samples: int, invocations: int, warm_events: int, orders: int) -> dict[s
     results["local_stack"]["runner_efficiency"] = (
         through["workers"].orders_per_second / through["in-process"].orders_per_second
     )
+    latency = reload.measure()
+    results["reload_on_save"] = {
+        "save_to_new_answer_ms": latency.save_to_new_answer_ms,
+        "median_ms": latency.median_ms,
+        "api_cold_start_median_ms": latency.cold_start_median_ms,
+        "beyond_cold_start_ms": latency.beyond_cold_start_ms,
+    }
     results["artifacts"] = artifacts()
     results["goals"] = GOALS
     return results
@@ -214,10 +221,16 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {runner} ({r['orders']} orders, 8 clients) | {r['orders_per_second']:.1f} "
             f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} |"
         )
+    reloaded = results["reload_on_save"]
     lines += [
         "",
         f"Runner efficiency (worker processes over the Runtime API ÷ handlers called in-process): "
         f"**{local['runner_efficiency']:.2f}**.",
+        "",
+        f"Reload on save (`orders up`): from saving a file to the API answering with the new code "
+        f"**{reloaded['median_ms']:.0f} ms** (median of {len(reloaded['save_to_new_answer_ms'])}), of which the "
+        f"API's cold start is {reloaded['api_cold_start_median_ms']:.0f} ms: "
+        f"{reloaded['beyond_cold_start_ms']:.0f} ms beyond it (goal: 1,000 ms).",
         "",
         f"Artifacts (`make package`, with bytecode): code zip "
         f"{results['artifacts']['function']['zip_bytes'] / 1024:.1f} KiB; "
