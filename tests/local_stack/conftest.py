@@ -1,12 +1,16 @@
 """Stacks run with worker processes over the Lambda Runtime API, as `orders up` runs them."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from orders_local.local_stack import LocalStack, StackOptions
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixture_app" / "template.yaml"
+# The service's template in worker processes over DynamoDB, AWS's delays scaled: what the
+# tests asking for `order_stack` assert (hangs of DynamoDB, timeouts of workers).
+WORKERS_ON_DYNAMODB = StackOptions(time_scale=0.02)
 
 
 @pytest.fixture(scope="session")
@@ -25,9 +29,14 @@ def fixture_stack(seen_log: Path) -> Iterator[LocalStack]:
 
 
 @pytest.fixture(scope="session")
-def order_stack() -> Iterator[LocalStack]:
-    """The service's own template, with worker processes."""
-    with LocalStack(StackOptions(stack_name="workers", time_scale=0.02)) as stack:
+def order_stack(orders_stack_options: StackOptions, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """The service's own template, with worker processes: the pytest plugin's session stack
+    (`orders_stack`, set up by pyproject.toml's orders_* options), unless the command line made
+    that one something else, when these tests get a stack of their own."""
+    if orders_stack_options == WORKERS_ON_DYNAMODB:
+        yield request.getfixturevalue("orders_stack")
+        return
+    with LocalStack(replace(WORKERS_ON_DYNAMODB, stack_name="workers")) as stack:
         yield stack
 
 

@@ -1,21 +1,21 @@
-"""The service's own template, run in worker processes and driven over HTTP only."""
+"""The service's own template, run in worker processes and driven over HTTP only, through the
+fixtures of the project's pytest plugin (orders_local.pytest_plugin), as a team's tests use them."""
 
 import json
 import re
-import time
 import uuid
 
 from orders_local import sigv4
 from orders_local.http_client import JsonClient
 from orders_local.local_stack import LocalStack
+from orders_local.pytest_plugin import OrdersEmails, OrdersQueues, OrdersWait
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
 def test_an_order_created_over_http_ends_completed_with_one_email_and_no_address_in_any_log_line(
-    order_stack: LocalStack,
+    orders_stack: LocalStack, orders_api: JsonClient, orders_wait: OrdersWait, orders_emails: OrdersEmails
 ) -> None:
-    client = order_stack.api_client()
     email = f"worker-{uuid.uuid4().hex[:8]}@example.com"
     body = {
         "customer_id": "c-w",
@@ -24,25 +24,22 @@ def test_an_order_created_over_http_ends_completed_with_one_email_and_no_address
         "items": [{"sku": "A", "quantity": 1, "unit_price": "9.99"}],
     }
 
-    created = client.request("POST", "/orders", body)
+    created = orders_api.request("POST", "/orders", body)
     assert created.status == 201
-    assert order_stack.wait_until_idle(timeout=60)
-    found = client.request("GET", f"/orders/{created.body['order_id']}")
+    orders_wait.idle(timeout=60)
+    found = orders_api.request("GET", f"/orders/{created.body['order_id']}")
 
     assert found.body["status"] == "completed"
-    mine = [sent for sent in order_stack.emulator.middleware.sent_emails if created.body["order_id"] in sent.subject]
+    mine = [sent for sent in orders_emails.all() if created.body["order_id"] in sent.subject]
     assert [sent.recipient for sent in mine] == [email]
-    log_text = order_stack.logs.text()
+    log_text = orders_stack.logs.text()
     assert '"OrderPlaced"' in log_text or "OrderPlaced" in log_text  # EMF metrics reached the log book
     assert EMAIL.search(log_text) is None
 
 
 def test_a_poison_notification_is_dead_lettered_after_max_receives_and_good_ones_are_sent_once(
-    order_stack: LocalStack,
+    orders_queues: OrdersQueues, orders_wait: OrdersWait, orders_emails: OrdersEmails
 ) -> None:
-    sqs = order_stack.client("sqs")
-    queue = order_stack.resources.queue_urls["NotificationQueue"]
-    dead = order_stack.resources.queue_urls["NotificationDeadLetterQueue"]
     recipients = [f"good-{uuid.uuid4().hex[:8]}@example.com" for _ in range(4)]
     good = [
         json.dumps(
@@ -57,26 +54,28 @@ def test_a_poison_notification_is_dead_lettered_after_max_receives_and_good_ones
         )
         for index, r in enumerate(recipients)
     ]
-    entries = [{"Id": str(index), "MessageBody": text} for index, text in enumerate([*good[:2], "{poison", *good[2:]])]
 
-    sqs.send_message_batch(QueueUrl=queue, Entries=entries)
-    deadline = time.monotonic() + 60
-    while order_stack.queue_depth(dead) < 1 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert order_stack.wait_until_idle(timeout=30)
+    orders_queues.send("NotificationQueue", *good[:2], "{poison", *good[2:])  # one batch
+    orders_wait.until(
+        lambda: orders_queues.depth("NotificationDeadLetterQueue") >= 1, what="a dead letter", timeout=60, interval=0.2
+    )
+    orders_wait.idle(timeout=30)
 
-    (letter,) = sqs.receive_message(QueueUrl=dead, AttributeNames=["All"])["Messages"]
-    assert letter["Body"] == "{poison"
-    assert int(letter["Attributes"]["ApproximateReceiveCount"]) >= 5  # the template's maxReceiveCount
-    sent = [email.recipient for email in order_stack.emulator.middleware.sent_emails]
+    assert orders_queues.dead_letter_queue("NotificationQueue") == "NotificationDeadLetterQueue"
+    (letter,) = orders_queues.dead_letters("NotificationQueue")
+    assert letter.body == "{poison"
+    assert letter.receive_count >= 5  # the template's maxReceiveCount
+    sent = [email.recipient for email in orders_emails.all()]
     assert all(sent.count(recipient) == 1 for recipient in recipients)
 
 
-def test_the_api_refuses_unsigned_and_badly_signed_requests_as_its_iam_authorizer_does(order_stack: LocalStack) -> None:
-    unsigned = JsonClient(order_stack.api_url).request("GET", "/orders?customer_id=c-w")
-    signed = order_stack.api_client().request("GET", "/orders?customer_id=c-w")
-    headers = sigv4.sign("GET", f"{order_stack.api_url}/orders?customer_id=c-w", {}, None)
-    tampered = JsonClient(order_stack.api_url).request("GET", "/orders?customer_id=someone-else", headers=headers)
+def test_the_api_refuses_unsigned_and_badly_signed_requests_as_its_iam_authorizer_does(
+    orders_stack: LocalStack, orders_api: JsonClient
+) -> None:
+    unsigned = JsonClient(orders_stack.api_url).request("GET", "/orders?customer_id=c-w")
+    signed = orders_api.request("GET", "/orders?customer_id=c-w")
+    headers = sigv4.sign("GET", f"{orders_stack.api_url}/orders?customer_id=c-w", {}, None)
+    tampered = JsonClient(orders_stack.api_url).request("GET", "/orders?customer_id=someone-else", headers=headers)
 
     assert (unsigned.status, unsigned.body) == (403, {"message": "Missing Authentication Token"})
     assert signed.status == 200
