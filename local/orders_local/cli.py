@@ -15,10 +15,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from orders_local.calls import InvalidBodyError, answer_lines, parse_headers, read_body
+from orders_local.calls import call as call_api
 from orders_local.dead_letters import failure_reasons, peek, redrive, source_queue_of
 from orders_local.demo import DemoReport, run_demo
+from orders_local.events import event_lines, events_of
 from orders_local.intrinsics import UnsupportedConstructError
 from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, StackOptions, StoreKind
+from orders_local.logs import LOG_STYLES, LogStyle
+from orders_local.not_emulated import summary as not_emulated_summary
 from orders_local.postgres import ServerUnavailableError
 from orders_local.provision import aws_client
 from orders_local.reload import CodeReloader
@@ -95,7 +100,7 @@ def _start(options: StackOptions) -> LocalStack:
         raise typer.Exit(2) from None
 
 
-def _announce(stack: LocalStack) -> None:
+def _announce(stack: LocalStack, *, verbose: bool = False) -> None:
     console.print(f"[bold]API[/bold]       {stack.api_url}")
     console.print(f"[bold]Emulator[/bold]  {stack.endpoint_url}  (AWS_ENDPOINT_URL for the AWS CLI or boto3)")
     resources = Table(title="Resources", show_header=True, header_style="bold")
@@ -112,10 +117,9 @@ def _announce(stack: LocalStack) -> None:
     console.print(resources)
     for notice in stack.notices:
         console.print(f"[cyan]Note:[/cyan] {notice}")
-    if stack.stack.not_emulated:
-        console.print("[yellow]Declared in the template but not emulated locally:[/yellow]")
-        for what, why in sorted(stack.stack.not_emulated.items()):
-            console.print(f"  [dim]{what}[/dim]: {why}")
+    types = {logical_id: str(resource["Type"]) for logical_id, resource in stack.stack.resources.items()}
+    for line in not_emulated_summary(stack.stack.not_emulated, types, verbose=verbose):
+        console.print(line)
 
 
 @app.command()
@@ -126,8 +130,13 @@ def up(
     config_file: ConfigFileOption = None,
     port: Annotated[int, typer.Option(help="API port (0 picks a free one).")] = 3000,
     time_scale: Annotated[float, typer.Option(help="Scale AWS's retry delays (1.0 = AWS timing).")] = 1.0,
-    raw_logs: Annotated[
-        bool, typer.Option("--raw-logs", help="Print the functions' JSON log lines as they are.")
+    log_format: Annotated[
+        str,
+        typer.Option(help="compact (one line per record), pretty (JSON records indented) or raw (as written)."),
+    ] = "compact",
+    raw_logs: Annotated[bool, typer.Option("--raw-logs", help="Same as --log-format raw.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="List each part of the template that is not emulated, and why.")
     ] = False,
     runner: RunnerOption = "workers",
     store: StoreOption = "dynamodb",
@@ -144,12 +153,13 @@ def up(
         time_scale=time_scale,
         api_port=port,
         echo_logs=True,
-        pretty_logs=not raw_logs,
+        pretty_logs=not raw_logs and _log_style(log_format) != "raw",
         log_file=LOG_FILE,
     )
     stack = _start(options)
+    stack.logs.style = _log_style(log_format)
     StackState(stack.endpoint_url, stack.api_url, stack.resources.queue_urls, os.getpid()).save()
-    _announce(stack)
+    _announce(stack, verbose=verbose)
     reloader = CodeReloader(stack, say=lambda line: console.print(f"[cyan]{line}[/cyan]")) if reload else None
     if reloader is not None:
         reloader.start()
@@ -334,6 +344,67 @@ def invoke(
     raise typer.Exit(1)
 
 
+@app.command()
+def call(
+    method: Annotated[str, typer.Argument(help="GET, POST, ...")],
+    path: Annotated[str, typer.Argument(help="Path under the API's stage, with its query string: /orders?limit=5.")],
+    body: Annotated[
+        str | None, typer.Argument(help="JSON body, inline or @path/to/file.json (@- for standard input).")
+    ] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("--header", "-H", help="Extra header, 'Name: value' (repeatable).")
+    ] = None,
+    redact: Annotated[
+        bool, typer.Option(help="Show e-mail addresses in the answer as the logs do: <email redacted>.")
+    ] = True,
+) -> None:
+    """Call the API of a running `orders up`, SigV4-signed with the local credentials; exit 1 on a non-2xx."""
+    try:
+        payload = read_body(body)
+        headers = parse_headers(header)
+    except (InvalidBodyError, ValueError) as error:
+        errors.print(f"[red]Nothing sent:[/red] {error}")
+        raise typer.Exit(2) from None
+    api_url = _running_stack().api_url
+    try:
+        answer = call_api(api_url, method.upper(), path, payload, headers)
+    except OSError as error:
+        errors.print(f"[red]Cannot reach the API at {api_url}[/red] ({error}): is `orders up` running?")
+        raise typer.Exit(2) from None
+    for line in answer_lines(answer, redacted=redact):
+        console.print(line, soft_wrap=True)
+    if not answer.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def events(
+    correlation_id: Annotated[
+        str, typer.Argument(help="An order id, or a correlation id (the x-amzn-RequestId of an API answer).")
+    ],
+    log_file: Annotated[Path, typer.Option(help="The log file `orders up` appends to.")] = LOG_FILE,
+) -> None:
+    """The functions' log records of one order, across functions, in time order."""
+    if not log_file.exists():
+        errors.print(f"[red]No log file at {log_file}[/red]: `orders up` writes it.")
+        raise typer.Exit(2)
+    with log_file.open(encoding="utf-8") as lines:
+        found = events_of(lines, correlation_id)
+    if not found:
+        errors.print(f"No log record mentions {correlation_id} in {log_file}.")
+        raise typer.Exit(1)
+    for line in event_lines(found):
+        console.print(line, soft_wrap=True)
+
+
+def _running_stack() -> StackState:
+    try:
+        return StackState.load()
+    except FileNotFoundError as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
 @dlq_app.command("list")
 def dlq_list(queue: Annotated[str, typer.Argument(help="Logical id of the dead-letter queue.")]) -> None:
     """Show what sits in a dead-letter queue, without consuming it."""
@@ -373,6 +444,13 @@ def _runner(value: str) -> RunnerKind:
     if value == "in-process":
         return "in-process"
     raise typer.BadParameter("choose workers or in-process", param_hint="--runner")
+
+
+def _log_style(value: str) -> LogStyle:
+    for style in LOG_STYLES:
+        if value == style:
+            return style
+    raise typer.BadParameter(f"choose {', '.join(LOG_STYLES)}", param_hint="--log-format")
 
 
 def _store(value: str) -> StoreKind:
