@@ -189,4 +189,3 @@ class CodeReloader:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
