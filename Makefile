@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-runtime lint check-template unit soak bench package bootstrap clean
+.PHONY: demo test test-runtime lint check-template unit soak bench package screenshots bootstrap clean
 
 ## demo: run the whole pipeline locally and print what happened
 demo: bootstrap
@@ -44,6 +44,10 @@ soak: bootstrap
 ## bench: cold start, memory, warm overhead, throughput and artifact sizes -> benchmarks/results.*
 bench: bootstrap
 	$(BIN)/python -m benchmarks
+
+## screenshots: docs/screenshots/*.png, the console's views after a demo run (needs Debian's chromium)
+screenshots: bootstrap
+	$(BIN)/python -m tools.screenshots --out docs/screenshots
 
 ## package: build/function.zip, build/layer.zip (Python 3.13, with its bytecode) and build/template.yaml
 ##          for ARCH=arm64 (the default) or ARCH=x86_64; PYTHON_RUNTIME names a Python 3.13 if need be

@@ -122,6 +122,7 @@ def run(samples: int, invocations: int, warm_events: int, orders: int) -> dict[s
         results["cold_start_seconds"] = time.monotonic() - started
     results["warm_overhead"] = warm.measure(development.python, warm_events)
     through = {runner: throughput.measure(runner, orders) for runner in ("in-process", "workers")}
+    through["workers, console open"] = throughput.measure("workers", orders, console=True)
     results["local_stack"] = {
         runner: {
             "orders_per_second": t.orders_per_second,
@@ -133,6 +134,9 @@ def run(samples: int, invocations: int, warm_events: int, orders: int) -> dict[s
     }
     results["local_stack"]["runner_efficiency"] = (
         through["workers"].orders_per_second / through["in-process"].orders_per_second
+    )
+    results["local_stack"]["console_cost"] = (
+        through["workers, console open"].orders_per_second / through["workers"].orders_per_second
     )
     latency = reload.measure()
     results["reload_on_save"] = {
@@ -215,7 +219,7 @@ def markdown(results: dict[str, Any]) -> str:
         "| Local stack, POST /orders to e-mail | Orders/s | p50 (ms) | p99 (ms) |",
         "|---|---:|---:|---:|",
     ]
-    for runner in ("workers", "in-process"):
+    for runner in ("workers", "workers, console open", "in-process"):
         r = local[runner]
         lines.append(
             f"| {runner} ({r['orders']} orders, 8 clients) | {r['orders_per_second']:.1f} "
@@ -226,6 +230,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Runner efficiency (worker processes over the Runtime API ÷ handlers called in-process): "
         f"**{local['runner_efficiency']:.2f}**.",
+        "",
+        f"With the console open (two pages following the event stream and refreshing their view on every "
+        f"change): **{local['console_cost']:.2f}×** the orders a second of the same stack without it.",
         "",
         f"Reload on save (`orders up`): from saving a file to the API answering with the new code "
         f"**{reloaded['median_ms']:.0f} ms** (median of {len(reloaded['save_to_new_answer_ms'])}), of which the "

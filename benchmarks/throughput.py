@@ -1,13 +1,18 @@
 """The local stack end to end: orders a second and latency from POST /orders to the e-mail, with
 the functions in worker processes over the Runtime API and, for comparison, called in-process."""
 
+import contextlib
 import statistics
+import threading
 import time
+import urllib.request
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
+from orders_local.console.server import WebConsole
 from orders_local.local_stack import LocalStack, StackOptions
 
 
@@ -25,9 +30,36 @@ class Throughput:
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(share * 100) - 1]
 
 
-def measure(runner: Literal["workers", "in-process"], orders: int, clients: int = 8) -> Throughput:
+@contextlib.contextmanager
+def _console_open(stack: LocalStack) -> Iterator[None]:
+    """The console served, with a page on the orders view and one on the functions view open:
+    each follows the event stream and fetches its view again on every change, as a browser does."""
+    web = WebConsole(stack).start()
+    stop = threading.Event()
+
+    def page(view: str) -> None:
+        with urllib.request.urlopen(f"{web.url}/stream", timeout=600) as stream:
+            for line in stream:
+                if stop.is_set():
+                    return
+                if line.startswith(b"event: changed"):
+                    urllib.request.urlopen(f"{web.url}/fragment/{view}", timeout=60).read()
+
+    pages = [threading.Thread(target=page, args=(view,), daemon=True) for view in ("orders", "functions")]
+    for thread in pages:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        web.stop()
+
+
+def measure(
+    runner: Literal["workers", "in-process"], orders: int, clients: int = 8, *, console: bool = False
+) -> Throughput:
     options = StackOptions(runner=runner, stack_name=f"bench-{runner}-{uuid.uuid4().hex[:6]}")
-    with LocalStack(options) as stack:
+    with LocalStack(options) as stack, _console_open(stack) if console else contextlib.nullcontext():
         warm = stack.api_client()
         for _ in range(clients):  # start the API's workers before the clock does
             warm.request("GET", "/orders?customer_id=warm")

@@ -47,6 +47,17 @@ class SentEmail:
     sent_at: float = field(default_factory=time.time)
 
 
+@dataclass(frozen=True)
+class RefusedEmail:
+    """An e-mail SES refused (its recipient is on the suppression list), as SES answered."""
+
+    sender: str
+    recipient: str
+    subject: str
+    reason: str
+    refused_at: float = field(default_factory=time.time)
+
+
 @dataclass
 class Stall:
     """Hold the requests that match, for `seconds` from the first one, then fail them with a
@@ -158,6 +169,7 @@ class EmulatorMiddleware:
         self.rejected_recipients: set[str] = set()
         self.rejected_domains: set[str] = set()
         self.sent_emails: list[SentEmail] = []
+        self.refused_emails: list[RefusedEmail] = []
         self.calls: Counter[str] = Counter()
         # "service:Operation" names that are down: PutEvents answers 200 with every entry
         # failed (as EventBridge does), anything else a 503.
@@ -295,9 +307,17 @@ class EmulatorMiddleware:
         request = json.loads(raw or b"{}")
         recipients = request.get("Destination", {}).get("ToAddresses", [])
         if any(self._rejects(recipient) for recipient in recipients):
-            return _error(
-                start_response, "400 Bad Request", "MessageRejected", "Email address is on the suppression list"
-            )
+            reason = "Email address is on the suppression list"
+            with self._lock:
+                self.refused_emails.append(
+                    RefusedEmail(
+                        sender=request.get("FromEmailAddress", ""),
+                        recipient=",".join(recipients),
+                        subject=request.get("Content", {}).get("Simple", {}).get("Subject", {}).get("Data", ""),
+                        reason=f"MessageRejected: {reason}",
+                    )
+                )
+            return _error(start_response, "400 Bad Request", "MessageRejected", reason)
         captured: dict[str, str] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
