@@ -39,6 +39,7 @@ os.environ.update(
         "MAX_ORDER_TOTALS": '{"EUR": "10000.00"}',
         "SENDER_EMAIL": "orders@example.com",
         "IDEMPOTENCY_TABLE_NAME": "idempotency",
+        "NOTIFICATION_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/notifications",
         "TABLE_NAME": "orders",
         "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/notifications",
     }

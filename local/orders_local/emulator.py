@@ -169,11 +169,15 @@ class EmulatorMiddleware:
         self.rejected_recipients: set[str] = set()
         self.rejected_domains: set[str] = set()
         self.sent_emails: list[SentEmail] = []
+        self.throttled: Counter[str] = Counter()
         self.refused_emails: list[RefusedEmail] = []
         self.calls: Counter[str] = Counter()
         # "service:Operation" names that are down: PutEvents answers 200 with every entry
         # failed (as EventBridge does), anything else a 503.
         self.outages: set[str] = set()
+        # "service" or "service:Operation": every call answered with the service's throttle error,
+        # as when an account's sending rate is exceeded for a while.
+        self.throttles: set[str] = set()
         self.stalls: list[Stall] = []
         # "service" or "service:Operation" -> until when (time.monotonic()) a matching call hangs:
         # it is accepted and never answered nor forwarded; when the hang ends (or the emulator
@@ -228,6 +232,14 @@ class EmulatorMiddleware:
                 self._hold(environ, target)
         if operation in self.outages:
             return _outage(environ, start_response, operation)
+        if (service in self.throttles or operation in self.throttles) and LOCAL_USER_AGENT not in environ.get(
+            "HTTP_USER_AGENT", ""
+        ):
+            with self._lock:
+                self.throttled[operation] += 1
+            code = _THROTTLE_CODES.get(service, "ThrottlingException")
+            status = "429 Too Many Requests" if service == "ses" else "400 Bad Request"
+            return _error(start_response, status, code, "Maximum sending rate exceeded (injected)")
         # The emulated AWS machinery itself (pollers, provisioning) is not what faults test.
         fault = (
             None if LOCAL_USER_AGENT in environ.get("HTTP_USER_AGENT", "") else self._fault(environ, operation, service)

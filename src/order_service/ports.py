@@ -142,6 +142,16 @@ class ChangeOutbox(Protocol):
         is retried first next time."""
 
 
+class SendingThrottledError(Exception):
+    """The e-mail provider refused to send now: its sending rate is exceeded. Nothing was sent."""
+
+
+class NotificationDeferrals(Protocol):
+    def defer(self, notification: Notification, *, delay_seconds: int, deferrals: int) -> None:
+        """Queue the notification again, to be delivered after `delay_seconds`; `deferrals`: how
+        many times it has been deferred, this time included."""
+
+
 class EmailSender(Protocol):
     def send(self, email: Email) -> str:
         """Send and return the provider's message id."""

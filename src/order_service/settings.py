@@ -191,6 +191,10 @@ class StalledOrderSweepSettings(OrderStoreSettings, _PublishesEvents):
 class NotificationSettings(_FunctionSettings):
     sender_email: EmailAddress
     idempotency_table_name: Annotated[str, Field(min_length=1)]
+    # Where a notification goes back to, delayed, while SES is throttling.
+    notification_queue_url: Annotated[str, Field(min_length=1)]
+    # The first such delay; each further deferral of the same notification doubles it (at most 900 s).
+    ses_throttle_deferral_seconds: Annotated[int, Field(ge=1, le=900)] = 30
     # How long a sent notification is remembered; redeliveries within it send nothing.
     idempotency_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
 

@@ -16,7 +16,9 @@ from order_service.adapters.aws_clients import dynamodb_client
 from order_service.adapters.idempotency_store import SaveRetryingPersistenceLayer
 from order_service.settings import NotificationSettings
 
-SETTINGS = NotificationSettings(sender_email="orders@example.com", idempotency_table_name="unused")
+SETTINGS = NotificationSettings(
+    sender_email="orders@example.com", idempotency_table_name="unused", notification_queue_url="http://queue"
+)
 UPDATE = "dynamodb:UpdateItem"
 # Longer than one save's attempts and their backoff can last (3 attempts, at most 1 s + 2 s apart).
 OUTAGE_SECONDS = 3.5

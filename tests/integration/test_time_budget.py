@@ -16,7 +16,9 @@ from order_service.settings import NotificationSettings
 from tests.builders import order_body
 from tests.events import api_request
 
-SETTINGS = NotificationSettings(sender_email="orders@example.com", idempotency_table_name="unused")
+SETTINGS = NotificationSettings(
+    sender_email="orders@example.com", idempotency_table_name="unused", notification_queue_url="http://queue"
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,5 +1,10 @@
 from order_service.models.events import Notification, NotificationKind
-from order_service.services.notification_service import render, send_notification
+from order_service.services.notification_service import (
+    MAX_DEFERRAL_SECONDS,
+    defer_throttled,
+    render,
+    send_notification,
+)
 from tests.fakes import RecordingMailer
 
 
@@ -36,3 +41,24 @@ def test_sending_hands_one_rendered_email_to_the_mailer() -> None:
     assert [(e.sender, e.recipient, e.subject) for e in mailer.sent] == [
         ("shop@example.com", "ann@example.com", "Your order o-1 is confirmed")
     ]
+
+
+class RecordedDeferrals:
+    def __init__(self) -> None:
+        self.deferred: list[tuple[str, int, int]] = []
+
+    def defer(self, notification: Notification, *, delay_seconds: int, deferrals: int) -> None:
+        self.deferred.append((notification.notification_id, delay_seconds, deferrals))
+
+
+def test_a_throttled_notification_is_deferred_longer_each_time_up_to_sqs_longest_delay() -> None:
+    queue = RecordedDeferrals()
+    completed = notification(NotificationKind.ORDER_COMPLETED)
+
+    delays = [
+        defer_throttled(completed, deferred_before=before, base_seconds=30, deferrals=queue) for before in range(7)
+    ]
+
+    assert delays == [30, 60, 120, 240, 480, 900, 900]
+    assert [deferrals for _, _, deferrals in queue.deferred] == [1, 2, 3, 4, 5, 6, 7]
+    assert all(delay <= MAX_DEFERRAL_SECONDS for delay in delays)

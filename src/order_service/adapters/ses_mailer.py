@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from order_service.observability import redact_emails
-from order_service.ports import Email
+from order_service.ports import Email, SendingThrottledError
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -45,10 +45,16 @@ class SesMailer:
                 )
                 return str(response["MessageId"])
             except ClientError as error:
+                if attempt == self._attempts and _throttled(error):
+                    raise SendingThrottledError(str(_without_addresses(error))) from None
                 if attempt == self._attempts or not _not_sent(error):
                     raise _without_addresses(error) from None
             time.sleep(random.uniform(0, self._pause_seconds))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")
+
+
+def _throttled(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in _THROTTLES
 
 
 def _not_sent(error: ClientError) -> bool:

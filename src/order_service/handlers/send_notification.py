@@ -8,6 +8,10 @@ already sent return the stored result instead of sending a second e-mail.
 What was sent is logged once per batch, one entry per e-mail: a line per e-mail cost a
 third of the function's CPU per record (and a line of CloudWatch ingestion each). A record
 that fails still gets its own warning line, with its order and notification ids.
+
+SES throttling (its sending rate exceeded) is absorbed, never dead-lettered: the notification
+goes back on the queue as a new message, delayed (doubling per deferral), and the rest of the
+batch follows it without calling SES again, which paces the function to what SES accepts.
 """
 
 from typing import Any
@@ -21,18 +25,21 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from order_service.adapters.aws_clients import dynamodb_client, sesv2_client
+from order_service.adapters.aws_clients import dynamodb_client, sesv2_client, sqs_client
 from order_service.adapters.idempotency_store import SaveRetryingPersistenceLayer
 from order_service.adapters.ses_mailer import SesMailer
+from order_service.adapters.sqs_notification_queue import DEFERRALS_ATTRIBUTE, SqsNotificationQueue
 from order_service.adapters.time_budget import within_time_budget
 from order_service.handlers.batch import LoggedBatchProcessor, partial_batch_response
 from order_service.models.events import Notification
 from order_service.observability import logger, metrics, tracer
-from order_service.services.notification_service import send_notification
+from order_service.ports import SendingThrottledError
+from order_service.services.notification_service import defer_throttled, send_notification
 from order_service.settings import NotificationSettings, load_settings
 
 settings = load_settings(NotificationSettings)
 mailer = SesMailer(sesv2_client(settings))
+deferrals = SqsNotificationQueue(sqs_client(settings), settings.notification_queue_url)
 processor = LoggedBatchProcessor(EventType.SQS)
 idempotency = IdempotencyConfig(
     event_key_jmespath="notification_id",
@@ -44,6 +51,8 @@ persistence = SaveRetryingPersistenceLayer(
 _RECORD_LOG_KEYS = ("message_id", "order_id", "notification_id")
 # E-mails sent by the current invocation, reported when its batch is done.
 sent_in_batch: list[dict[str, str]] = []
+# Set once SES throttles within the current invocation: the rest of its batch is deferred untried.
+ses_throttling: list[bool] = []
 
 
 # The idempotency payload is the key alone: Powertools deep-copies and hashes its payload on
@@ -68,7 +77,24 @@ def deliver_record(record: SQSRecord) -> None:
     logger.append_keys(message_id=record.message_id)
     notification = Notification.model_validate_json(record.body)
     logger.append_keys(order_id=notification.order_id, notification_id=notification.notification_id)
-    deliver(once_per={"notification_id": notification.notification_id}, notification=notification)
+    if not ses_throttling:
+        try:
+            deliver(once_per={"notification_id": notification.notification_id}, notification=notification)
+            return
+        except SendingThrottledError:
+            ses_throttling.append(True)
+    attribute = record.message_attributes[DEFERRALS_ATTRIBUTE]
+    deferred_before = int(attribute.string_value or 0) if attribute is not None else 0
+    delay = defer_throttled(
+        notification,
+        deferred_before=deferred_before,
+        base_seconds=settings.ses_throttle_deferral_seconds,
+        deferrals=deferrals,
+    )
+    logger.warning(
+        "SES is throttling: notification deferred", extra={"delay_seconds": delay, "deferrals": deferred_before + 1}
+    )
+    metrics.add_metric(name="NotificationDeferred", unit=MetricUnit.Count, value=1)
 
 
 def report_sent() -> None:
@@ -84,6 +110,7 @@ def report_sent() -> None:
 @within_time_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
+    ses_throttling.clear()
     try:
         return partial_batch_response(
             event, context, processor=processor, record_handler=deliver_record, failure_metric="NotificationFailed"

@@ -1,7 +1,7 @@
 """Rendering and sending the customer's e-mail for a notification."""
 
 from order_service.models.events import Notification, NotificationKind
-from order_service.ports import Email, EmailSender
+from order_service.ports import Email, EmailSender, NotificationDeferrals
 
 _SUBJECTS = {
     NotificationKind.ORDER_COMPLETED: "Your order {order_id} is confirmed",
@@ -38,3 +38,23 @@ def send_notification(notification: Notification, *, sender: str, mailer: EmailS
     Powertools idempotency), so this stays a plain function that is easy to test.
     """
     return mailer.send(render(notification, sender=sender))
+
+
+# SQS's longest message delay.
+MAX_DEFERRAL_SECONDS = 900
+
+
+def deferral_delay(deferrals: int, *, base_seconds: int) -> int:
+    """How long a notification waits after its `deferrals`-th deferral: doubling from
+    `base_seconds`, at most SQS's 15 minutes, so a long throttle costs few attempts."""
+    return int(min(MAX_DEFERRAL_SECONDS, base_seconds * 2 ** max(0, deferrals - 1)))
+
+
+def defer_throttled(
+    notification: Notification, *, deferred_before: int, base_seconds: int, deferrals: NotificationDeferrals
+) -> int:
+    """SES is throttling: queue the notification again for later instead of failing it, so a
+    throttle is absorbed (never dead-lettered). Returns the delay in seconds."""
+    delay = deferral_delay(deferred_before + 1, base_seconds=base_seconds)
+    deferrals.defer(notification, delay_seconds=delay, deferrals=deferred_before + 1)
+    return delay
