@@ -55,14 +55,15 @@ ARCH ?= arm64
 package: bootstrap
 	$(BIN)/python -m tools.package --out build --arch $(ARCH) $(if $(PYTHON_RUNTIME),--python $(PYTHON_RUNTIME))
 
-# Two processes: much of the suite waits on local stacks, so it runs in about two thirds of the time.
+# Two processes, a test file each (its tests share a stack, in order): much of the suite waits on
+# local stacks, so it runs in about two thirds of the time.
 unit: bootstrap
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadfile
 
 ## test-runtime: the test suite again under the Lambda runtime's Python (PYTHON_RUNTIME=python3.13)
 test-runtime: bootstrap
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-runtime $(BIN)/uv sync --frozen --python $(or $(PYTHON_RUNTIME),python3.13)
-	.venv-runtime/bin/pytest -n 2 -p no:cacheprovider -m "not soak"
+	.venv-runtime/bin/pytest -n 2 --dist loadfile -p no:cacheprovider -m "not soak"
 
 clean:
 	rm -rf $(VENV) .venv-runtime .pytest_cache .mypy_cache .ruff_cache .hypothesis build

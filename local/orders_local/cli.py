@@ -17,6 +17,7 @@ from rich.table import Table
 
 from orders_local.calls import InvalidBodyError, answer_lines, parse_headers, read_body
 from orders_local.calls import call as call_api
+from orders_local.console.server import WebConsole
 from orders_local.dead_letters import failure_reasons, peek, redrive, source_queue_of
 from orders_local.demo import DemoReport, run_demo
 from orders_local.events import event_lines, events_of
@@ -27,6 +28,10 @@ from orders_local.not_emulated import summary as not_emulated_summary
 from orders_local.postgres import ServerUnavailableError
 from orders_local.provision import aws_client
 from orders_local.reload import CodeReloader
+from orders_local.remote import RefusedError, connect
+from orders_local.remote_soak import as_json, report_tables, run_remote_soak
+from orders_local.runtime.debugging import DEBUG_HOST, DebugTarget, launch_configuration, parse_debug_targets
+from orders_local.runtime.workers import WorkerRunner
 from orders_local.samconfig import SamConfigError, config_file_for, parameter_overrides
 from orders_local.soak import SoakReport, run_soak
 from orders_local.state import LOG_FILE, StackState
@@ -143,6 +148,22 @@ def up(
     reload: Annotated[
         bool, typer.Option("--reload/--no-reload", help="Run saved code and template changes without a restart.")
     ] = True,
+    console_port: Annotated[
+        int, typer.Option(help="Port of the web console on 127.0.0.1 (0 picks a free one, -1 serves none).")
+    ] = 3001,
+    debug: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--debug",
+            metavar="FUNCTION[:PORT]",
+            help="Run the function (a logical id; repeatable) under debugpy on 127.0.0.1:PORT (5678 upward if not "
+            "given): one worker, its timeout suspended while a debugger is attached, its invocations held until one "
+            "attaches.",
+        ),
+    ] = None,
+    debug_no_wait: Annotated[
+        bool, typer.Option("--debug-no-wait", help="Run debugged functions without waiting for a debugger.")
+    ] = False,
 ) -> None:
     """Start everything and keep it running until Ctrl-C."""
     options = StackOptions(
@@ -155,24 +176,51 @@ def up(
         echo_logs=True,
         pretty_logs=not raw_logs and _log_style(log_format) != "raw",
         log_file=LOG_FILE,
+        debug=_debug_targets(debug, wait=not debug_no_wait),
     )
     stack = _start(options)
     stack.logs.style = _log_style(log_format)
     StackState(stack.endpoint_url, stack.api_url, stack.resources.queue_urls, os.getpid()).save()
     _announce(stack, verbose=verbose)
+    announce_debuggers(stack)
     reloader = CodeReloader(stack, say=lambda line: console.print(f"[cyan]{line}[/cyan]")) if reload else None
     if reloader is not None:
         reloader.start()
         console.print(f"Reloading on save: {', '.join(str(path) for path in reloader.watched)}")
+    web = None if console_port < 0 else WebConsole(stack, port=console_port).start()
+    if web is not None:
+        console.print(f"[bold]Console[/bold]   {web.url}")
     console.print("[green]Ready.[/green] Ctrl-C to stop.")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
     console.print("Stopping ...")
+    if web is not None:
+        web.stop()
     if reloader is not None:
         reloader.stop()
     stack.close()
+
+
+def _debug_targets(values: list[str] | None, *, wait: bool) -> list[DebugTarget]:
+    try:
+        return parse_debug_targets(values or [], wait=wait)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--debug") from None
+
+
+def announce_debuggers(stack: LocalStack) -> None:
+    """Per debugged function: where a debugger attaches, and the VS Code launch.json entry that does."""
+    debuggers = stack.runner.debuggers if isinstance(stack.runner, WorkerRunner) else {}
+    for logical_id, debugger in debuggers.items():
+        waits = "its invocations wait for one" if debugger.target.wait else "it runs without waiting for one"
+        address = f"{DEBUG_HOST}:{debugger.port}"
+        console.print(f"[bold]Debug[/bold]     {logical_id}: attach a debugger to {address} ({waits})")
+        console.print(f'VS Code launch.json entry for {logical_id} (one of its "configurations"):')
+        entry = json.dumps(launch_configuration(debugger.function, debugger.port), indent=2)
+        # As is and never wrapped: it is there to be copied.
+        console.print(entry, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -259,14 +307,56 @@ def _print_report(stack: LocalStack, report: DemoReport) -> None:
 
 @app.command()
 def soak(
-    orders: Annotated[int, typer.Option(help="Orders to place.")] = 2000,
+    orders: Annotated[
+        int | None, typer.Option(help="Orders to place (2,000, or 200 with --api-url).", show_default=False)
+    ] = None,
     clients: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 8,
     fault_rate: Annotated[float, typer.Option(help="Share of AWS calls throttled or failed with a 5xx.")] = 0.10,
     time_scale: Annotated[float, typer.Option(help="Scale AWS's retry delays.")] = 0.1,
     store: StoreOption = "dynamodb",
     template: TemplateOption = DEFAULT_TEMPLATE,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Soak a deployed stack's API instead, injecting no fault: every request SigV4-signed with your AWS "
+            "credentials (boto3's default chain). Needs --stack-name."
+        ),
+    ] = None,
+    stack_name: Annotated[
+        str | None,
+        typer.Option(help="With --api-url: the CloudFormation stack whose outputs name what the accounting reads."),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="With --api-url: the stack's region (default: your AWS configuration's).")
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(help="With --api-url: seconds after the last request for every order to be final and notified."),
+    ] = 600.0,
+    report_json: Annotated[
+        Path | None, typer.Option(help="With --api-url: also write the report to this file as JSON.")
+    ] = None,
 ) -> None:
-    """Drive the pipeline under faults and hostile input; exit 1 on any discrepancy."""
+    """Drive the pipeline under faults and hostile input; exit 1 on any discrepancy.
+
+    With --api-url and --stack-name: the same against a deployed stack, with no fault injected.
+    """
+    if api_url is not None or stack_name is not None:
+        # Options of the local soak, changed from their defaults: nothing to inject into a deployed stack.
+        local_only = [
+            flag
+            for flag, changed in (
+                ("--fault-rate", fault_rate != 0.10),
+                ("--time-scale", time_scale != 0.1),
+                ("--store", store != "dynamodb"),
+                ("--template", template != DEFAULT_TEMPLATE),
+            )
+            if changed
+        ]
+        orders = 200 if orders is None else orders
+        _soak_deployed(api_url, stack_name, region, orders, clients, timeout, report_json, local_only=local_only)
+        return
+    orders = 2000 if orders is None else orders
     options = StackOptions(
         template=template, time_scale=time_scale, store=_store(store), stack_name="orders-soak", echo_logs=False
     )
@@ -287,6 +377,54 @@ def soak(
             errors.print(f"[red]x[/red] {problem}")
         raise typer.Exit(1)
     console.print("[bold green]Nothing lost, nothing doubled, no 5xx, no address in the logs.[/bold green]")
+
+
+def _soak_deployed(
+    api_url: str | None,
+    stack_name: str | None,
+    region: str | None,
+    orders: int,
+    clients: int,
+    timeout: float,
+    report_json: Path | None,
+    *,
+    local_only: list[str],
+) -> None:
+    """`orders soak --api-url URL --stack-name NAME`: see remote_soak.py for what it checks."""
+    if local_only:
+        errors.print(f"[red]{', '.join(local_only)}: for the local soak only.[/red] A deployed stack gets no fault.")
+        raise typer.Exit(2)
+    if api_url is None or stack_name is None:
+        errors.print("[red]--api-url and --stack-name go together:[/red] the API to drive, and its stack.")
+        raise typer.Exit(2)
+    try:
+        deployed = connect(api_url, stack_name, region)
+    except RefusedError as error:
+        errors.print(f"[red]Cannot soak {stack_name}:[/red] {error}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"Soak of stack {stack_name} ({deployed.region}) at {deployed.api_url}: {orders} orders, {clients} clients, "
+        f"no fault injected, signed as {deployed.caller}"
+    )
+    for note in deployed.notes:
+        console.print(f"[cyan]Note:[/cyan] {note}")
+    with _progress() as bar:
+        task = bar.add_task("HTTP requests", total=None)
+        report = run_remote_soak(
+            deployed, orders=orders, clients=clients, timeout=timeout, progress=lambda n: bar.advance(task, n)
+        )
+    for table in report_tables(report):
+        console.print(table)
+    if report_json is not None:
+        report_json.write_text(json.dumps(as_json(report), indent=2) + "\n", encoding="utf-8")
+    if not report.ok:
+        for problem in report.problems[:30]:
+            errors.print(f"[red]x[/red] {problem}")
+        raise typer.Exit(1)
+    console.print(
+        "[bold green]Every accepted order final as expected, every notification delivered once, nothing "
+        "dead-lettered, no 5xx.[/bold green]"
+    )
 
 
 def _print_soak(report: SoakReport) -> None:

@@ -2,7 +2,7 @@
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +13,7 @@ from orders_local.logs import LogBook
 from orders_local.pg_proxy import PostgresProxy
 from orders_local.postgres import LocalDatabase, admin_url
 from orders_local.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
+from orders_local.runtime.debugging import DebugTarget
 from orders_local.runtime.in_process import InProcessRunner
 from orders_local.runtime.invocation import Invocation, Runner
 from orders_local.runtime.workers import WorkerRunner, xray_daemon_environment
@@ -23,6 +24,7 @@ from orders_local.sources.rules import RuleInvoker
 from orders_local.sources.schedules import Scheduler
 from orders_local.sources.sqs import SqsPoller
 from orders_local.sources.streams import StreamPoller
+from orders_local.stack_outputs import publish_stack_outputs
 from orders_local.template import ACCOUNT_ID, REGION, FunctionSpec, Stack
 from orders_local.traces import TraceCollector
 
@@ -61,6 +63,8 @@ class StackOptions:
     log_file: Path | None = None
     store: StoreKind = "dynamodb"
     database_url: str = field(default_factory=admin_url)
+    # Functions run under debugpy for a debugger client to attach (workers runner only).
+    debug: Sequence[DebugTarget] = ()
 
 
 def function_base_environment(endpoint_url: str) -> dict[str, str]:
@@ -105,6 +109,10 @@ class LocalStack:
         self.api: ApiGateway | None = None
         if self.options.start_sources:
             self._start_sources()
+        # As a deploy's: what `orders soak --api-url --stack-name` reads of a deployed stack.
+        self.notices.append(
+            publish_stack_outputs(self.client("cloudformation"), self.stack, None if self.api is None else self.api_url)
+        )
 
     def _start_database(self) -> dict[str, str]:
         """A fresh database for this stack, its credentials in the emulator's Secrets Manager."""
@@ -123,9 +131,14 @@ class LocalStack:
     def _runner(self) -> Runner:
         base = function_base_environment(self.endpoint_url)
         if self.options.runner == "in-process":
+            if self.options.debug:
+                raise ValueError("A debugger attaches to worker processes: --debug needs the workers runner")
             return InProcessRunner(list(self.functions.values()), base, self.logs)
         return WorkerRunner(
-            list(self.functions.values()), {**base, **xray_daemon_environment(self.traces.address)}, self.logs
+            list(self.functions.values()),
+            {**base, **xray_daemon_environment(self.traces.address)},
+            self.logs,
+            debug=self.options.debug,
         )
 
     def client(self, service: str) -> Any:
@@ -252,9 +265,15 @@ class LocalStack:
 
     def queue_depth(self, queue_url: str) -> int:
         attributes = self.client("sqs").get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            QueueUrl=queue_url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                # A notification deferred while SES throttles waits here: still on its way.
+                "ApproximateNumberOfMessagesDelayed",
+            ],
         )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return sum(int(value) for value in attributes.values())
 
     @property
     def sources(self) -> list[EventSource]:

@@ -164,7 +164,7 @@ def test_a_changed_environment_in_the_template_is_applied_live(app: App, running
     app.write_template(greeting="bonjour", key="id")
 
     eventually(lambda: hello(running).body["greeting"] == "bonjour", "the new environment is seen")
-    assert any(line.startswith("applied Hello: environment") for line in app.said)
+    eventually(lambda: any(line.startswith("applied Hello: environment") for line in app.said), "the terminal says so")
 
 
 def test_a_change_that_needs_a_restart_is_said_in_one_line_and_the_stack_runs_on(app: App, running: LocalStack) -> None:

@@ -14,11 +14,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from orders_local.logs import LogBook
+from orders_local.runtime.debugging import Debugger, DebugTarget, HeldClock, context_timeout, start_debuggers
 from orders_local.runtime.invocation import FunctionStats, Invocation, new_request_id
 from orders_local.runtime.runtime_api import PendingInvocation, RuntimeApi, trace_header
 from orders_local.template import REGION, FunctionSpec
@@ -68,18 +70,29 @@ def lambda_environment(function: FunctionSpec, task_root: Path, runtime_api: str
 
 class Worker:
     def __init__(
-        self, function: FunctionSpec, environment: Mapping[str, str], logs: LogBook, python: str = sys.executable
+        self,
+        function: FunctionSpec,
+        environment: Mapping[str, str],
+        logs: LogBook,
+        python: str = sys.executable,
+        debugger: Debugger | None = None,
     ) -> None:
-        """`python`: the interpreter to run (by default this one, with the project's environment)."""
+        """`python`: the interpreter to run (by default this one, with the project's environment).
+        `debugger`: run it under debugpy, for that debugger's clients."""
         self.function = function
+        self.debugger = debugger
         task_root = function.code_path
         self.api = RuntimeApi()
         self.started = time.perf_counter()
         self.invocations = 0
         self.current_event: bytes | None = None
         env = {**lambda_environment(function, task_root, self.api.address), **environment, **function.environment}
+        command = [python, "-m", "awslambdaric", function.handler]
+        if debugger is not None:
+            command, debug_environment = debugger.launch(python, function.handler)
+            env.update(debug_environment)
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and the template's handler
-            [python, "-m", "awslambdaric", function.handler],
+            command,
             cwd=task_root,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -90,6 +103,8 @@ class Worker:
         )
         self._reader = threading.Thread(target=self._read_output, args=(self.process.stdout, logs), daemon=True)
         self._reader.start()
+        if debugger is not None:
+            debugger.started(self.alive)
 
     @property
     def pid(self) -> int:
@@ -119,7 +134,7 @@ class Worker:
         pending = PendingInvocation(
             request_id=request_id,
             event=payload,
-            timeout_seconds=self.function.timeout_seconds,
+            timeout_seconds=context_timeout(self.function.timeout_seconds, self.debugger),
             function_arn=self.function.arn,
             trace_id=trace_header(request_id),
         )
@@ -135,6 +150,8 @@ class Worker:
         # Until the runtime takes the invocation (a cold worker is still initialising), Lambda's
         # init limit applies; from then on, the function's timeout.
         init_deadline = time.time() + INIT_LIMIT_SECONDS + self.function.timeout_seconds
+        # While a debugger client holds it, neither limit runs down: a breakpoint is not a timeout.
+        held = HeldClock(self.debugger)
         while not pending.done.wait(0.02):
             if self.api.init_failed.is_set():
                 self.api.abandon(request_id)
@@ -149,7 +166,11 @@ class Worker:
                     },
                     False,
                 )
-            deadline = pending.deadline_ms / 1000 if pending.deadline_ms else init_deadline
+            # The function's timeout from when the runtime took the invocation (under a debugger,
+            # its context may have been given a later deadline: see runtime/debugging.py).
+            taken = pending.deadline_ms / 1000 - pending.timeout_seconds
+            deadline = taken + self.function.timeout_seconds if pending.deadline_ms else init_deadline
+            deadline += held.seconds(phase=bool(pending.deadline_ms))
             if time.time() > deadline:
                 self.kill()
                 self.api.abandon(request_id)
@@ -179,12 +200,20 @@ class Worker:
         self.api.close()
 
 
+def _concurrency(function: FunctionSpec, debugger: Debugger | None) -> int:
+    # Under a debugger, one worker: the one the client is attached to, where its breakpoints are.
+    return 1 if debugger is not None else function.reserved_concurrency or DEFAULT_CONCURRENCY
+
+
 class FunctionPool:
     """The warm and busy workers of one function."""
 
-    def __init__(self, function: FunctionSpec, environment: Mapping[str, str], logs: LogBook) -> None:
+    def __init__(
+        self, function: FunctionSpec, environment: Mapping[str, str], logs: LogBook, debugger: Debugger | None = None
+    ) -> None:
         self.function = function
-        self.limit = function.reserved_concurrency or DEFAULT_CONCURRENCY
+        self.debugger = debugger
+        self.limit = _concurrency(function, debugger)
         self._environment = environment
         self._logs = logs
         self._idle: list[Worker] = []
@@ -216,7 +245,7 @@ class FunctionPool:
                     break
                 self._condition.wait()
         try:
-            worker = Worker(function, self._environment, self._logs)
+            worker = Worker(function, self._environment, self._logs, debugger=self.debugger)
         except Exception:
             with self._condition:
                 self._count -= 1
@@ -254,7 +283,7 @@ class FunctionPool:
             self.generation += 1
             if function is not None:
                 self.function = function
-                self.limit = function.reserved_concurrency or DEFAULT_CONCURRENCY
+                self.limit = _concurrency(function, self.debugger)
             idle, self._idle = self._idle, []
             for worker in idle:
                 self._all.discard(worker)
@@ -293,11 +322,29 @@ class FunctionPool:
 
 
 class WorkerRunner:
-    def __init__(self, functions: list[FunctionSpec], base_environment: Mapping[str, str], logs: LogBook) -> None:
+    def __init__(
+        self,
+        functions: list[FunctionSpec],
+        base_environment: Mapping[str, str],
+        logs: LogBook,
+        debug: Sequence[DebugTarget] = (),
+    ) -> None:
+        """`debug`: functions to run under debugpy (refused if the template lacks them)."""
         self.logs = logs
-        self.pools = {function.logical_id: FunctionPool(function, base_environment, logs) for function in functions}
+        self.debuggers = start_debuggers(debug, functions)
+        self.pools = {
+            function.logical_id: FunctionPool(function, base_environment, logs, self.debuggers.get(function.logical_id))
+            for function in functions
+        }
         self._stats = {function.logical_id: FunctionStats() for function in functions}
         self._lock = threading.Lock()
+        for logical_id, debugger in self.debuggers.items():
+            debugger.serve(partial(self._start_idle_worker, logical_id), partial(logs.write, logical_id))
+
+    def _start_idle_worker(self, logical_id: str) -> None:
+        """A worker waiting in the function's pool before any invocation: a debugger attaches to it."""
+        pool = self.pools[logical_id]
+        pool.release(pool.acquire()[0])
 
     def invoke(self, function: FunctionSpec, event: Mapping[str, Any]) -> Invocation:
         pool = self.pools[function.logical_id]
@@ -347,3 +394,5 @@ class WorkerRunner:
     def close(self) -> None:
         for pool in self.pools.values():
             pool.close()
+        for debugger in self.debuggers.values():
+            debugger.close()
