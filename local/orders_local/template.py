@@ -117,6 +117,8 @@ class StreamSource:
     maximum_record_age_seconds: int
     report_item_failures: bool
     on_failure_arn: str | None
+    # Batches of one shard handled at once, each partition key always in the same one.
+    parallelization_factor: int = 1
 
 
 @dataclass(frozen=True)
@@ -398,7 +400,8 @@ class Stack:
                         batch_size=int(spec.get("BatchSize", 10)),
                         batching_window_seconds=int(spec.get("MaximumBatchingWindowInSeconds", 0)),
                         report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
-                        maximum_concurrency=spec.get("ScalingConfig", {}).get("MaximumConcurrency"),
+                        # A template parameter's value is a string here, as it is to CloudFormation.
+                        maximum_concurrency=_optional_int(spec.get("ScalingConfig", {}).get("MaximumConcurrency")),
                     )
                 )
             elif kind == "DynamoDB":
@@ -414,6 +417,7 @@ class Stack:
                         "MaximumRecordAgeInSeconds",
                         "FunctionResponseTypes",
                         "DestinationConfig",
+                        "ParallelizationFactor",
                         "Enabled",
                     },
                     where,
@@ -430,6 +434,7 @@ class Stack:
                         maximum_record_age_seconds=int(spec.get("MaximumRecordAgeInSeconds", -1)),
                         report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
                         on_failure_arn=spec.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
+                        parallelization_factor=int(spec.get("ParallelizationFactor", 1)),
                     )
                 )
             elif kind == "EventBridgeRule":

@@ -101,7 +101,7 @@ def test_the_notification_queue_redrives_after_at_least_five_receives(resources:
 
 
 def test_each_queue_event_source_has_a_visibility_timeout_of_at_least_six_times_the_function_timeout(
-    resources: dict[str, Any],
+    resources: dict[str, Any], sam_template: dict[str, Any]
 ) -> None:
     mappings = [
         mapping
@@ -114,7 +114,10 @@ def test_each_queue_event_source_has_a_visibility_timeout_of_at_least_six_times_
         function = resources[mapping["Properties"]["FunctionName"]["Ref"]]
         assert queue["Properties"]["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"]
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 2
+        concurrency = mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        if isinstance(concurrency, dict):  # a parameter (Ref): the least it can be is its MinValue
+            concurrency = sam_template["Parameters"][concurrency["Ref"]]["MinValue"]
+        assert concurrency >= 2
 
 
 def test_every_api_method_requires_iam_authorization(resources: dict[str, Any]) -> None:

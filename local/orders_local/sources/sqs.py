@@ -5,6 +5,9 @@ Rules followed (see docs/local-stack.md for the AWS pages):
 - after a successful invocation the batch is deleted, except the messages the function
   lists in `batchItemFailures` when ReportBatchItemFailures is on;
 - a malformed partial response, or a failed invocation, fails the whole batch;
+- at most ScalingConfig.MaximumConcurrency batches are handled at once (AWS: 2 to 1000). AWS
+  starts with five concurrent batches and scales up while messages remain; locally there are
+  never more than five (the pollers), so a cap above five changes nothing here;
 - failed messages become visible again after the queue's visibility timeout and SQS
   itself moves them to the dead-letter queue after maxReceiveCount receives.
 """
@@ -99,10 +102,9 @@ class SqsPoller:
                 "VisibilityTimeout"
             ]
         )
-        count = min(pollers, source.maximum_concurrency or pollers)
         self._threads = [
-            threading.Thread(target=self._poll, name=f"sqs-{function.logical_id}-{index}", daemon=True)
-            for index in range(count)
+            threading.Thread(target=self._poll, args=(index,), name=f"sqs-{function.logical_id}-{index}", daemon=True)
+            for index in range(pollers)
         ]
 
     @property
@@ -137,8 +139,16 @@ class SqsPoller:
                 self._pacing.stopping.wait(min(0.2, max(0.0, deadline - time.monotonic())))
         return batch
 
-    def _poll(self) -> None:
+    def _allowed(self, index: int) -> bool:
+        """Whether poller `index` may take a batch: one poller per batch allowed at once, read
+        from the source each time, so a MaximumConcurrency saved in the template applies live."""
+        return index < (self.source.maximum_concurrency or len(self._threads))
+
+    def _poll(self, index: int) -> None:
         while not self._pacing.stopping.is_set():
+            if not self._allowed(index):
+                self._pacing.stopping.wait(0.2)
+                continue
             try:
                 batch = self._receive_batch()
                 if not batch:

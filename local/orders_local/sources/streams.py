@@ -3,6 +3,12 @@
 Rules followed (see docs/local-stack.md for the AWS pages):
 - records of a shard are delivered in order, in batches of up to BatchSize, starting at
   StartingPosition (TRIM_HORIZON or LATEST);
+- with ParallelizationFactor N, up to N batches of a shard are handled at once, and Lambda
+  "still ensures in-order processing at the item (partition and sort key) level" (with-ddb).
+  Each record goes to one of N batch processors by its partition key, which keeps that order
+  and more: one partition key's records are always handled by the same processor, one batch
+  after another, in stream order. Every rule below holds per processor: a failing batch holds
+  up the keys of its processor, never those of the others;
 - with ReportBatchItemFailures, a batch is checkpointed up to the first reported
   sequence number and retried from it; a failed invocation retries the whole batch;
 - with BisectBatchOnFunctionError, a failing batch is split in two and each half retried;
@@ -14,8 +20,10 @@ Rules followed (see docs/local-stack.md for the AWS pages):
 import json
 import threading
 import time
+import zlib
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +33,8 @@ from orders_local.sources.pacing import Pacing
 from orders_local.template import FunctionSpec, StreamSource
 
 _RETRY_BACKOFF_SECONDS = (1, 2, 4, 8, 16, 32, 60)
+# How long the reader waits for new records, or for a batch to end, before it looks again.
+_IDLE_POLL_SECONDS = 0.1
 
 
 def _first_failure(invocation: Invocation, batch: list[Mapping[str, Any]], report_item_failures: bool) -> int | None:
@@ -53,6 +63,54 @@ def _created_at(record: Mapping[str, Any]) -> float:
     return created.timestamp() if isinstance(created, datetime) else float(created)
 
 
+def _partition_key(record: Mapping[str, Any], key_names: Sequence[str]) -> str:
+    """The record's partition key (its item's HASH attribute), as text. A record's `Keys` also
+    hold the sort key, which must not split one partition key's records apart."""
+    keys: Mapping[str, Any] = record["dynamodb"].get("Keys", {})
+    chosen = {name: keys[name] for name in key_names if name in keys} or keys
+    return json.dumps(chosen, sort_keys=True, default=str)
+
+
+def processor_index(record: Mapping[str, Any], key_names: Sequence[str], factor: int) -> int:
+    """Which of a shard's `factor` batch processors handles `record`: always the same one for
+    one partition key (a stable hash, so a run is repeatable)."""
+    if factor == 1:
+        return 0
+    return zlib.crc32(_partition_key(record, key_names).encode()) % factor
+
+
+def _sequence_number(record: Mapping[str, Any]) -> int:
+    return int(record["dynamodb"]["SequenceNumber"])
+
+
+@dataclass
+class _Processor:
+    """One of a shard's concurrent batch processors: its keys' records not yet in a batch, in
+    stream order, and whether it is handling a batch (with its retries) right now."""
+
+    buffer: list[Mapping[str, Any]] = field(default_factory=list)
+    # A batch is cut once full, or once MaximumBatchingWindowInSeconds has passed since the
+    # later of these: the oldest buffered record's arrival, and the end of the last batch.
+    oldest_arrival: float = 0.0
+    last_batch_ended: float = 0.0
+    # Set by the reader when it hands the processor a batch, cleared by the processor's thread
+    # once the batch reached its end state (done, or sent to the on-failure destination).
+    busy: bool = False
+    thread: threading.Thread | None = None
+
+    def take(self, record: Mapping[str, Any], arrived: float) -> None:
+        if not self.buffer:
+            self.oldest_arrival = arrived
+        self.buffer.append(record)
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    iterator: str
+    processors: list[_Processor]
+
+
 class StreamPoller:
     def __init__(
         self,
@@ -74,64 +132,122 @@ class StreamPoller:
         self._sqs = sqs
         self._destination_url = destination_url
         self._pacing = pacing
-        self._busy = False
+        self._shards: list[_Shard] = []
+        self._key_names: list[str] = []
         self._caught_up = False
+        # Set when a processor ends a batch, so the reader cuts that processor's next one at once.
+        self._batch_ended = threading.Event()
+        self._lock = threading.Lock()
         self.retries = 0
         self._thread = threading.Thread(target=self._run, name=f"stream-{function.logical_id}", daemon=True)
 
     @property
     def busy(self) -> bool:
-        return self._busy or not self._caught_up
+        return not self._caught_up or any(processor.busy for processor in self._processors())
+
+    def _processors(self) -> list[_Processor]:
+        return [processor for shard in list(self._shards) for processor in list(shard.processors)]
+
+    @property
+    def _factor(self) -> int:
+        return max(1, self.source.parallelization_factor)
 
     def start(self) -> None:
         self._thread.start()
 
     def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         self._thread.join(timeout)
+        for processor in self._processors():
+            if processor.thread is not None:
+                processor.thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
-        shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        iterators = {
-            shard["ShardId"]: self._streams.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType=self.source.starting_position
-            )["ShardIterator"]
-            for shard in shards
-        }
-        buffers: dict[str, list[Mapping[str, Any]]] = {shard_id: [] for shard_id in iterators}
-        # When each shard's buffer got its oldest record: a batch is cut once it is full or
-        # has waited MaximumBatchingWindowInSeconds, and records keep arriving meanwhile.
-        waiting_since: dict[str, float] = {}
+        description = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        self._key_names = [key["AttributeName"] for key in description.get("KeySchema", []) if key["KeyType"] == "HASH"]
+        self._shards = [
+            _Shard(
+                shard["ShardId"],
+                self._streams.get_shard_iterator(
+                    StreamArn=self.stream_arn,
+                    ShardId=shard["ShardId"],
+                    ShardIteratorType=self.source.starting_position,
+                )["ShardIterator"],
+                [_Processor() for _ in range(self._factor)],
+            )
+            for shard in description["Shards"]
+        ]
         while not self._pacing.stopping.is_set():
             fetched = 0
-            for shard_id, iterator in list(iterators.items()):
+            for shard in self._shards:
                 try:
-                    response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+                    response = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
                 except Exception:  # the emulator going away at shutdown
                     if self._pacing.stopping.wait(0.5):
                         return
                     continue
-                iterators[shard_id] = response.get("NextShardIterator", iterator)
+                shard.iterator = response.get("NextShardIterator", shard.iterator)
                 records = response.get("Records", [])
                 fetched += len(records)
-                if records and not buffers[shard_id]:
-                    waiting_since[shard_id] = time.monotonic()
-                buffers[shard_id].extend(records)
-            self._caught_up = fetched == 0 and not any(buffers.values())
-            for shard_id, buffer in buffers.items():
-                window_over = time.monotonic() - waiting_since.get(shard_id, 0.0) >= self.source.batching_window_seconds
-                while buffer and (len(buffer) >= self.source.batch_size or window_over):
-                    if self._pacing.stopping.is_set():
-                        return
-                    batch = buffer[: self.source.batch_size]
-                    del buffer[: len(batch)]
-                    self._busy = True
-                    try:
-                        self._deliver(shard_id, batch)
-                    finally:
-                        self._busy = False
-                    waiting_since[shard_id] = time.monotonic() if buffer else 0.0
+                arrived = time.monotonic()
+                for record in records:
+                    index = processor_index(record, self._key_names, len(shard.processors))
+                    shard.processors[index].take(record, arrived)
+            self._caught_up = fetched == 0 and not any(processor.buffer for processor in self._processors())
+            for shard in self._shards:
+                self._dispatch(shard)
             if fetched == 0:
-                self._pacing.stopping.wait(0.1)
+                self._batch_ended.wait(_IDLE_POLL_SECONDS)
+                self._batch_ended.clear()
+
+    def _dispatch(self, shard: _Shard) -> None:
+        """Hands each idle processor its next batch, once full or once its window is over."""
+        factor = self._factor
+        if len(shard.processors) != factor:
+            # ParallelizationFactor changed (a saved template, applied live): keys move between
+            # processors only once none is handling a batch, so no record overtakes an earlier one.
+            if any(processor.busy for processor in shard.processors):
+                return
+            self._repartition(shard, factor)
+        for index, processor in enumerate(shard.processors):
+            if processor.busy or not processor.buffer or self._pacing.stopping.is_set():
+                continue
+            waited = time.monotonic() - max(processor.oldest_arrival, processor.last_batch_ended)
+            if len(processor.buffer) < self.source.batch_size and waited < self.source.batching_window_seconds:
+                continue
+            batch = processor.buffer[: self.source.batch_size]
+            del processor.buffer[: len(batch)]
+            processor.busy = True
+            processor.thread = threading.Thread(
+                target=self._handle,
+                args=(shard.shard_id, processor, batch),
+                name=f"stream-{self.function.logical_id}-{shard.shard_id[-8:]}-{index}",
+                daemon=True,
+            )
+            processor.thread.start()
+
+    def _repartition(self, shard: _Shard, factor: int) -> None:
+        """`factor` processors for the shard, its waiting records spread over them by key, in stream order."""
+        waiting = sorted((record for p in shard.processors for record in p.buffer), key=_sequence_number)
+        arrived = min((p.oldest_arrival for p in shard.processors if p.buffer), default=0.0)
+        ended = max(p.last_batch_ended for p in shard.processors)
+        shard.processors = [_Processor(last_batch_ended=ended) for _ in range(factor)]
+        for record in waiting:
+            shard.processors[processor_index(record, self._key_names, factor)].take(record, arrived)
+
+    def _handle(self, shard_id: str, processor: _Processor, batch: list[Mapping[str, Any]]) -> None:
+        """A processor's thread: one batch, with its retries, to its end state."""
+        try:
+            self._deliver(shard_id, batch)
+        except Exception:
+            if self._pacing.stopping.is_set():  # at shutdown the runner refuses new invocations
+                return
+            # A failure of the poller itself, not of the function: the processor stays busy and
+            # holds its keys, so no later record overtakes this batch (the stack shows it in flight).
+            raise
+        processor.last_batch_ended = time.monotonic()
+        processor.busy = False
+        self._batch_ended.set()
 
     def _deliver(self, shard_id: str, batch: list[Mapping[str, Any]]) -> None:
         work: deque[tuple[list[Mapping[str, Any]], int]] = deque([(batch, 0)])
@@ -144,7 +260,8 @@ class StreamPoller:
                 continue
             remaining = records[first_failed:]
             attempts += 1
-            self.retries += 1
+            with self._lock:
+                self.retries += 1
             condition = self._exhausted(remaining, attempts)
             if condition is not None:
                 self._to_destination(shard_id, remaining, condition, attempts, invocation)
