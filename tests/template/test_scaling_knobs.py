@@ -22,6 +22,8 @@ KNOBS = {
     "AnnouncerParallelizationFactor": (1, 1, 10),
     "AnnouncerBatchSize": (25, 1, 10_000),
     "NotificationMaxConcurrency": (2, 2, 1_000),
+    "ApiThrottleRateLimit": (100, 1, 10_000),
+    "ApiThrottleBurstLimit": (200, 1, 5_000),
 }
 
 

@@ -133,8 +133,8 @@ def test_the_api_stage_is_throttled_and_traced(resources: dict[str, Any]) -> Non
     (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["TracingEnabled"] is True
     (settings,) = stage["Properties"]["MethodSettings"]
-    assert settings["ThrottlingRateLimit"] > 0
-    assert settings["ThrottlingBurstLimit"] > 0
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
 
 
 def test_no_environment_variable_carries_a_secret(resources: dict[str, Any], sam_template: dict[str, Any]) -> None:
