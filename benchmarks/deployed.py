@@ -24,6 +24,7 @@ HERE = Path(__file__).parent
 BASELINES = HERE / "baselines"
 ARCHITECTURE = "x86_64"
 # AWS's runtime interface client and what it needs, at the versions the project is tested with.
+_UV_INSTALL = [sys.executable, "-m", "uv", "pip", "install", "--quiet"]
 RUNTIME_PACKAGES = [f"{name}=={version(name)}" for name in ("awslambdaric", "simplejson", "snapshot-restore-py")]
 
 
@@ -61,21 +62,7 @@ def _runtime(root: Path, python313: str) -> str:
     environment = root / "runtime"
     subprocess.run([python313, "-m", "venv", "--without-pip", str(environment)], check=True)
     python = environment / "bin" / "python"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "uv",
-            "pip",
-            "install",
-            "--quiet",
-            "--compile-bytecode",
-            "--python",
-            str(python),
-            *RUNTIME_PACKAGES,
-        ],
-        check=True,
-    )
+    subprocess.run([*_UV_INSTALL, "--compile-bytecode", "--python", str(python), *RUNTIME_PACKAGES], check=True)
     return str(python)
 
 
@@ -85,12 +72,7 @@ def _seed_as_shipped(root: Path) -> tuple[Path, Path]:
     shutil.copy(BASELINES / "seed_pattern.py", task)
     subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "uv",
-            "pip",
-            "install",
-            "--quiet",
+            *_UV_INSTALL,
             "--no-deps",
             "--only-binary",
             ":all:",

@@ -170,6 +170,7 @@ def run_soak(
         report.faults["postgres:stall"] = stack.database_proxy.stalls
     report.retries.update(_source_retries(stack))
     report.retries["client retries after a 503 (Retry-After)"] = sum(result.retried_after_503.values())
+    report.retries["client retries of a request that got no answer"] = sum(result.retried_after_no_answer.values())
     report.retries["sdk (throttles and 5xx absorbed)"] = sum(middleware.faults.injected.values())
     # Any other timeout is counted, not failed: SQS delivers its batch again, and the
     # accounting has checked that nothing was lost or sent twice.

@@ -5,6 +5,7 @@ checked exactly: which orders complete, which are rejected and why, which are ca
 which e-mails are sent, and which notifications end in the dead-letter queue.
 """
 
+import http.client
 import random
 import statistics
 import threading
@@ -14,14 +15,43 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from orders_local.http_client import HttpAnswer, JsonClient
+from orders_local.http_client import HttpAnswer
 
 FAILING_RECIPIENT_DOMAIN = "bounces.example.com"
 # A good client retries a 503 that carries a Retry-After: the same request (the same
-# Idempotency-Key), after the delay it asks for, this many times at most.
+# Idempotency-Key), after the delay it asks for, this many times at most. It retries a 429 (API
+# Gateway's stage throttling, which never reached the function) the same way.
 MAX_RETRIES_AFTER_503 = 5
+# A 429 without a Retry-After, or a request that got no answer, is retried after this long,
+# doubled at each retry.
+THROTTLED_RETRY_SECONDS = 0.5
+# The status of a request that got no answer (connection refused or dropped, read timeout).
+NO_ANSWER = 0
+
+
+class ApiClient(Protocol):
+    """What the workload needs of an HTTP client: the local one, or one signing for a deployed API."""
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> HttpAnswer: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Who the orders are for. Locally the same every run; against a deployed stack each run's
+    own (`run`), so its Idempotency-Keys, customers and orders are new and none replays an
+    earlier run's."""
+
+    run: str = ""
+    customer_prefix: str = "customer-"
+    # The recipient of order `index`, and whether it is one SES refuses: None for the local
+    # stack's example.com addresses.
+    email: Callable[[int, bool], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,15 +75,24 @@ class WorkloadPlan:
 
 
 def plan_workload(
-    orders: int, *, seed: int = 7, failing_share: float = 0.03, invalid_share: float = 0.05
+    orders: int,
+    *,
+    seed: int = 7,
+    failing_share: float = 0.03,
+    invalid_share: float = 0.05,
+    naming: Naming | None = None,
 ) -> WorkloadPlan:
     """Orders with a known fate: ~10% over the limit or in an unsupported currency, ~10% retried
     with the same Idempotency-Key, ~10% cancelled at once, a few for an always-failing recipient."""
+    naming = naming or Naming()
     rng = random.Random(seed)  # noqa: S311 - a reproducible workload, not security
     planned = []
     for index in range(orders):
         failing = rng.random() < failing_share
-        email = f"customer{index}@{FAILING_RECIPIENT_DOMAIN if failing else 'example.com'}"
+        if naming.email is None:
+            email = f"customer{index}@{FAILING_RECIPIENT_DOMAIN if failing else 'example.com'}"
+        else:
+            email = naming.email(index, failing)
         roll = rng.random()
         if roll < 0.05:
             currency, price, rejected = "CHF", "10.00", True  # a real currency the shop does not take
@@ -66,7 +105,7 @@ def plan_workload(
                 False,
             )
         body = {
-            "customer_id": f"customer-{index % 40}",
+            "customer_id": f"{naming.customer_prefix}{index % 40}",
             "customer_email": email,
             "currency": currency,
             "items": [
@@ -77,9 +116,12 @@ def plan_workload(
                 }
             ],
         }
+        # Drawn either way, so that a run's name changes its keys and nothing else of the plan.
+        drawn_key = uuid.UUID(int=rng.getrandbits(128))
+        key = uuid.uuid5(drawn_key, naming.run) if naming.run else drawn_key
         planned.append(
             PlannedOrder(
-                key=str(uuid.UUID(int=rng.getrandbits(128))),
+                key=str(key),
                 body=body,
                 retries=1 if rng.random() < 0.10 else 0,
                 cancel=rng.random() < 0.10,
@@ -121,6 +163,15 @@ class WorkloadResult:
     invalid_refused: int = 0
     # 503s with a Retry-After that a retry of the same request absorbed, by request.
     retried_after_503: Counter[str] = field(default_factory=Counter)
+    # 429s (the API's throttling) that a retry of the same request absorbed, by request.
+    retried_after_429: Counter[str] = field(default_factory=Counter)
+    # Requests that got no answer and were sent again (the same Idempotency-Key), by request.
+    retried_after_no_answer: Counter[str] = field(default_factory=Counter)
+    # When each accepted order's 201 came back (time.monotonic()).
+    accepted_at: dict[str, float] = field(default_factory=dict)
+    # The workload's first request and its last answer (time.monotonic()).
+    started_at: float = 0.0
+    finished_at: float = 0.0
 
     def percentile(self, share: float) -> float:
         if not self.latencies_ms:
@@ -129,17 +180,20 @@ class WorkloadResult:
 
 
 def run_workload(
-    new_client: Callable[[], JsonClient],
+    new_client: Callable[[], ApiClient],
     plan: WorkloadPlan,
     *,
     clients: int = 8,
     progress: Callable[[int], None] = lambda _: None,
+    on_accepted: Callable[[str, float], None] = lambda _order_id, _at: None,
 ) -> WorkloadResult:
-    result = WorkloadResult()
+    """`on_accepted(order_id, at)`: called once per accepted order as soon as its 201 is back
+    (`at`, time.monotonic()), from the client's thread, so the order can be watched at once."""
+    result = WorkloadResult(started_at=time.monotonic())
     lock = threading.Lock()
     local = threading.local()
 
-    def client() -> JsonClient:
+    def client() -> ApiClient:
         if not hasattr(local, "client"):
             local.client = new_client()
         return local.client  # type: ignore[no-any-return]
@@ -152,20 +206,28 @@ def run_workload(
     def request(
         what: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[HttpAnswer, int]:
-        """The final answer, and how many 503s before it were retried after their Retry-After."""
+        """The final answer, and how many answers (503, 429, none) before it were retried."""
         for retried in range(MAX_RETRIES_AFTER_503 + 1):
-            answer = client().request(method, path, body, headers)
-            delay = retry_after(answer)
+            try:
+                answer = client().request(method, path, body, headers)
+            except (OSError, http.client.HTTPException) as error:
+                # Across a network, a request can go unanswered: sent again, as a good client
+                # does, on a new connection. Its last failure is an answer like any other.
+                client().close()
+                answer = HttpAnswer(NO_ANSWER, f"no answer: {type(error).__name__}", {}, 0.0)
+            delay = retry_after(answer, retried)
             if delay is None or retried == MAX_RETRIES_AFTER_503:
                 return answer, retried
+            retries = {429: result.retried_after_429, NO_ANSWER: result.retried_after_no_answer}
             with lock:
-                result.retried_after_503[what] += 1
+                retries.get(answer.status, result.retried_after_503)[what] += 1
             time.sleep(delay)
         raise AssertionError("unreachable")
 
     def place(order: PlannedOrder) -> None:
         headers = {"Idempotency-Key": order.key}
         first, _ = request("POST /orders", "POST", "/orders", order.body, headers)
+        accepted_at = time.monotonic()
         record(first)
         progress(1)
         if first.status != 201:
@@ -175,6 +237,8 @@ def run_workload(
         order_id = first.body["order_id"]
         with lock:
             result.accepted[order_id] = order
+            result.accepted_at[order_id] = accepted_at
+        on_accepted(order_id, accepted_at)
         for _ in range(order.retries):
             again, _ = request("POST /orders", "POST", "/orders", order.body, headers)
             record(again)
@@ -202,7 +266,7 @@ def run_workload(
                     result.problems.append(f"cancel of {order_id} answered {cancel.status} {cancel.body}")
 
     def refuse(body: Any) -> None:
-        answer = client().request("POST", "/orders", body)
+        answer, _ = request("POST /orders (invalid)", "POST", "/orders", body)
         record(answer)
         progress(1)
         with lock:
@@ -217,15 +281,22 @@ def run_workload(
         ]
         for future in futures:
             future.result()
+    result.finished_at = time.monotonic()
     return result
 
 
-def retry_after(answer: HttpAnswer) -> float | None:
-    """Seconds to wait before retrying a 503 that says when to retry; None for any other answer."""
-    if answer.status != 503:
+def retry_after(answer: HttpAnswer, retried: int = 0) -> float | None:
+    """Seconds to wait before retrying a 503 that says when to retry, a 429 or no answer at all
+    (`retried` times already); None for any other answer."""
+    if answer.status == NO_ANSWER:
+        return THROTTLED_RETRY_SECONDS * (1 << retried)
+    if answer.status not in (429, 503):
         return None
     value = next((value for name, value in answer.headers.items() if name.lower() == "retry-after"), None)
     try:
-        return None if value is None else max(0.0, float(value))
+        if value is not None:
+            return max(0.0, float(value))
     except ValueError:
-        return None
+        pass
+    # API Gateway's throttling answers 429 with no Retry-After: back off, as AWS's SDKs do.
+    return THROTTLED_RETRY_SECONDS * (1 << retried) if answer.status == 429 else None
