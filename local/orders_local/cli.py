@@ -187,9 +187,16 @@ def up(
     if reloader is not None:
         reloader.start()
         console.print(f"Reloading on save: {', '.join(str(path) for path in reloader.watched)}")
-    web = None if console_port < 0 else WebConsole(stack, port=console_port).start()
-    if web is not None:
-        console.print(f"[bold]Console[/bold]   {web.url}")
+    web = None
+    if console_port >= 0:
+        try:
+            web = WebConsole(stack, port=console_port).start()
+            console.print(f"[bold]Console[/bold]   {web.url}")
+        except OSError as error:
+            console.print(
+                f"[yellow]No console: port {console_port} is taken ({error.strerror}); "
+                "--console-port 0 picks a free one.[/yellow]"
+            )
     console.print("[green]Ready.[/green] Ctrl-C to stop.")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -50,7 +50,18 @@ def running_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningUp]:
     with stdout.open("w") as out, stderr.open("w") as err:
         # Files, not pipes: a pipe nobody reads would fill with the functions' logs and stall it.
         process = subprocess.Popen(
-            [sys.executable, "-m", "orders_local", "up", "--port", "0", "--runner", "in-process"],
+            [
+                sys.executable,
+                "-m",
+                "orders_local",
+                "up",
+                "--port",
+                "0",
+                "--console-port",
+                "0",
+                "--runner",
+                "in-process",
+            ],
             cwd=ROOT,
             env=environment,
             stdout=out,
