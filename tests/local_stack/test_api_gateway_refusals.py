@@ -112,7 +112,7 @@ def test_a_content_length_that_is_not_a_number_answers_400_in_json(gateway: ApiG
 def test_a_request_line_too_long_answers_414_in_json(gateway: ApiGateway) -> None:
     status, _, body = exchange(gateway, b"GET /v1/" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")
 
-    assert (status, json.loads(body)) == (414, {"message": "Request-URI Too Long"})
+    assert (status, json.loads(body)) == (414, {"message": "URI Too Long"})
 
 
 def test_a_body_over_10_mb_answers_413_in_json_and_closes_the_connection(gateway: ApiGateway) -> None:

@@ -158,7 +158,8 @@ def test_a_file_that_is_not_json_is_refused_with_where_it_breaks(tmp_path: Path)
     broken = tmp_path / "broken.json"
     broken.write_text('{\n  "items": [1, 2,]\n}')
 
-    with pytest.raises(InvalidBodyError, match=r"broken.json is not valid JSON: .* \(line 2, column 18\)"):
+    # Python 3.13 words the error and counts the column its own way.
+    with pytest.raises(InvalidBodyError, match=r"broken.json is not valid JSON: .* \(line 2, column 1[78]\)"):
         read_body(f"@{broken}")
 
 

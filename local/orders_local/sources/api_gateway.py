@@ -178,7 +178,11 @@ def refusal_for(code: int) -> tuple[int, dict[str, str]]:
         return _MISSING_TOKEN[0], dict(_MISSING_TOKEN[1])
     if code >= 500:  # HTTP/2.0 on the HTTP/1.1 port: the request is bad, not the gateway
         return _BAD_REQUEST[0], dict(_BAD_REQUEST[1])
-    return int(code), {"message": HTTPStatus(code).phrase}
+    # RFC 9110's names, the same on every Python (3.13 renamed 414 from "Request-URI Too Long").
+    return int(code), {"message": _PHRASES.get(int(code), HTTPStatus(code).phrase)}
+
+
+_PHRASES = {414: "URI Too Long"}
 
 
 def _drain(request: BaseHTTPRequestHandler, length: int) -> None:
