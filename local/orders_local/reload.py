@@ -125,14 +125,16 @@ class CodeReloader:
         self.stack = stack
         self.say = say
         self.template = stack.options.template.resolve()
+        self._template_seen = self._template_text()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
 
     @property
     def watched(self) -> list[Path]:
+        # The template itself, not its folder: that is the project, virtual environment included.
         folders = {function.code_path.resolve() for function in self.stack.functions.values()}
-        return sorted(folders | {self.template.parent})
+        return sorted(folders | {self.template})
 
     def _wanted(self, change: watchfiles.Change, path: str) -> bool:
         return path.endswith(".py") or Path(path) == self.template
@@ -142,21 +144,38 @@ class CodeReloader:
         self._thread.start()
         return self
 
+    def _template_text(self) -> str | None:
+        try:
+            return self.template.read_text()
+        except OSError:
+            return None
+
     def _watch(self) -> None:
-        watching = watchfiles.watch(
-            *self.watched,
-            watch_filter=self._wanted,
-            stop_event=self._stop,
-            debounce=100,
-            step=20,
-            yield_on_timeout=True,
-            rust_timeout=200,
-        )
-        for changes in watching:
-            self.ready.set()
-            if changes:
-                for line in self.apply({Path(path) for _, path in changes}):
+        while not self._stop.is_set():
+            if not self.template.exists():  # an editor replacing it: wait for the new file
+                self._stop.wait(0.05)
+                continue
+            if self._template_text() != self._template_seen:  # saved while no watch was on it
+                for line in self.apply({self.template}):
                     self.say(line)
+            watching = watchfiles.watch(
+                *self.watched,
+                watch_filter=self._wanted,
+                stop_event=self._stop,
+                debounce=100,
+                step=20,
+                yield_on_timeout=True,
+                rust_timeout=200,
+            )
+            for changes in watching:
+                self.ready.set()
+                if changes:
+                    for line in self.apply({Path(path) for _, path in changes}):
+                        self.say(line)
+                # Editors that save by writing a new file and renaming it over the template end
+                # the watch on the old one: watch the new one.
+                if any(change == watchfiles.Change.deleted and Path(path) == self.template for change, path in changes):
+                    break
 
     def apply(self, paths: set[Path]) -> list[str]:
         """Reload what `paths` (saved files) change; the lines to tell the developer."""
@@ -174,6 +193,7 @@ class CodeReloader:
         return lines
 
     def _apply_template(self) -> list[str]:
+        self._template_seen = self._template_text()
         try:
             saved = self.stack.load_template()
         except (UnsupportedConstructError, ValueError, KeyError, OSError) as error:

@@ -215,3 +215,18 @@ def test_an_event_source_setting_is_applied_live_and_a_new_queue_needs_a_restart
     assert resized.needs_restart == []
     assert grown.applied == []
     assert grown.summary() == ["restart `orders up` to apply: new queue More"]
+
+
+def greets_with(stack: LocalStack, greeting: str) -> Callable[[], bool]:
+    return lambda: bool(hello(stack).body["greeting"] == greeting)
+
+
+def test_a_template_saved_by_renaming_a_new_file_over_it_is_applied_and_watched_after(
+    app: App, running: LocalStack
+) -> None:
+    for greeting in ("salut", "hallo"):
+        written = app.template.with_suffix(".tmp")
+        written.write_text(TEMPLATE.format(greeting=greeting, key="note_id"))
+        written.replace(app.template)  # as editors that save atomically do
+
+        eventually(greets_with(running, greeting), f"{greeting} is seen")
