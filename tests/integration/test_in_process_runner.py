@@ -1,9 +1,12 @@
 """The in-process runner: handlers called directly, what they print kept in the log book."""
 
+import io
 import json
+import threading
 
 import pytest
 from orders_local.local_stack import LocalStack
+from orders_local.runtime.in_process import StdoutRouter
 
 from tests.events import order_placed
 
@@ -21,3 +24,33 @@ def test_a_handlers_metrics_go_to_the_log_book_under_its_name_and_never_to_stdou
     assert {line.function for line in metric_lines} == {"ProcessOrderFunction"}
     assert sum(sum(json.loads(line.text).get("OrderEventInvalid", [])) for line in metric_lines) == 101
     assert "CloudWatchMetrics" not in capsys.readouterr().out
+
+
+def test_overlapping_invocations_in_two_threads_print_each_to_its_own_stream(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    router = StdoutRouter()
+    first, second = io.StringIO(), io.StringIO()
+    first_done, second_inside = threading.Event(), threading.Event()
+
+    def run_first() -> None:
+        with router.routing(first):
+            second_inside.wait(5)
+            print("first")
+        first_done.set()
+
+    def run_second() -> None:
+        with router.routing(second):
+            second_inside.set()
+            first_done.wait(5)  # the first invocation ends while this one still runs
+            print("second")
+
+    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    print("not an invocation's")
+
+    assert (first.getvalue(), second.getvalue()) == ("first\n", "second\n")
+    assert capsys.readouterr().out == "not an invocation's\n"

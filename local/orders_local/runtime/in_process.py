@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TextIO
 
 from orders_local.logs import LineWriter, LogBook, function_of
@@ -33,6 +33,49 @@ def _error_details(error: BaseException) -> dict[str, Any]:
         "errorMessage": str(error),
         "stackTrace": traceback.format_exception(error),
     }
+
+
+class StdoutRouter:
+    """sys.stdout while any in-process invocation runs: each thread's writes go to the stream its
+    invocation set, other threads' to the stdout it replaced.
+
+    contextlib.redirect_stdout swaps the process-wide sys.stdout: two invocations overlapping in
+    two threads (two stacks in one process, each with its own lock) restore it in the wrong order,
+    and one handler's metrics reach the real stdout."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._active = 0
+        self._replaced: TextIO = sys.stdout
+
+    def write(self, text: str) -> int:
+        target: TextIO = getattr(self._local, "stream", None) or self._replaced
+        return target.write(text)
+
+    def flush(self) -> None:
+        target: TextIO = getattr(self._local, "stream", None) or self._replaced
+        target.flush()
+
+    @contextlib.contextmanager
+    def routing(self, stream: TextIO) -> Iterator[None]:
+        with self._lock:
+            if self._active == 0 or sys.stdout is not self:
+                self._replaced = sys.stdout
+                sys.stdout = self
+            self._active += 1
+        self._local.stream = stream
+        try:
+            yield
+        finally:
+            self._local.stream = None
+            with self._lock:
+                self._active -= 1
+                if self._active == 0 and sys.stdout is self:
+                    sys.stdout = self._replaced
+
+
+_STDOUT = StdoutRouter()
 
 
 def _forget_service_modules() -> None:
@@ -85,7 +128,7 @@ class InProcessRunner:
             else:
                 context = LambdaContext(function, request_id, time.time() + function.timeout_seconds)
                 try:
-                    with contextlib.redirect_stdout(self._stdouts[function.logical_id]):
+                    with _STDOUT.routing(self._stdouts[function.logical_id]):
                         payload = self._handlers[function.logical_id](event, context)
                     invocation = Invocation(function.logical_id, request_id, True, payload, None, cold, _ms(started))
                 except Exception as error:  # a handler's failure is the invocation's result
