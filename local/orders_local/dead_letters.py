@@ -25,6 +25,20 @@ def _summary(body: str) -> str:
     return ", ".join(f"{key}={value}" for key, value in shown.items()) or ", ".join(sorted(payload))[:80]
 
 
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    """Messages still on their way through the queue: waiting, in flight, or delayed (a
+    notification deferred while SES throttles waits as a delayed message)."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    ).get("Attributes", {})
+    return sum(int(value) for value in attributes.values())
+
+
 def peek(sqs: Any, queue_url: str, limit: int = 100) -> list[DeadLetter]:
     """Read messages without consuming them: each is made visible again at once."""
     letters: dict[str, DeadLetter] = {}

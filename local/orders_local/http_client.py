@@ -30,21 +30,28 @@ class JsonClient:
         self._timeout = timeout
         self._connection: http.client.HTTPConnection | None = None
 
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+
+    def _headers(self, method: str, path: str, headers: dict[str, str], payload: bytes | None) -> dict[str, str]:
+        """The headers to send: signed with the local credentials if asked to."""
+        if not self._sign:
+            return headers
+        return sigv4.sign(method, f"http://{self._host}:{self._port}{self._prefix}{path}", headers, payload)
+
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpAnswer:
         payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        all_headers = {"Content-Type": "application/json", **(headers or {})}
-        if self._sign:
-            url = f"http://{self._host}:{self._port}{self._prefix}{path}"
-            all_headers = sigv4.sign(method, url, all_headers, payload)
+        all_headers = self._headers(method, path, {"Content-Type": "application/json", **(headers or {})}, payload)
         for attempt in range(2):
             if self._connection is None:
-                self._connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+                self._connection = self._connect()
             started = time.perf_counter()
             try:
                 self._connection.request(method, self._prefix + path, body=payload, headers=all_headers)
                 response = self._connection.getresponse()
                 raw = response.read()
             except (ConnectionError, http.client.HTTPException):
+                # A keep-alive connection the server closed meanwhile: once more on a new one.
                 self.close()
                 if attempt:
                     raise

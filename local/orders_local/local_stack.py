@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from orders_local.dead_letters import queue_depth
 from orders_local.emulator import Emulator
 from orders_local.http_client import JsonClient
 from orders_local.logs import LogBook
@@ -264,16 +265,7 @@ class LocalStack:
         return self.runner.invoke(self.functions[logical_id], event)
 
     def queue_depth(self, queue_url: str) -> int:
-        attributes = self.client("sqs").get_queue_attributes(
-            QueueUrl=queue_url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                # A notification deferred while SES throttles waits here: still on its way.
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        return sum(int(value) for value in attributes.values())
+        return queue_depth(self.client("sqs"), queue_url)
 
     @property
     def sources(self) -> list[EventSource]:

@@ -8,10 +8,8 @@ the same way (local_stack.py, `publish_stack_outputs`).
 """
 
 import http.client
-import json
 import re
 import ssl
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +22,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orders_local.http_client import HttpAnswer
+from orders_local.http_client import JsonClient
 
 SERVICE = "execute-api"
 # The outputs the accounting reads, and what for. A stack deployed before one was declared in
@@ -55,67 +53,34 @@ def region_of_api(url: str) -> str | None:
     return match.group(1) if match else None
 
 
-class SignedJsonClient:
+class SignedJsonClient(JsonClient):
     """A keep-alive JSON client over HTTP or HTTPS that signs each request with the current
     credentials (refreshed by botocore when they are temporary). One connection; not shared
     between threads."""
 
     def __init__(self, base_url: str, credentials: Credentials, region: str, timeout: float = 30.0) -> None:
+        super().__init__(base_url, timeout)
         parts = urlsplit(base_url)
         self._https = parts.scheme == "https"
-        self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._https else 80)
         self._netloc = parts.netloc
-        self._prefix = parts.path.rstrip("/")
         self._credentials = credentials
         self._region = region
-        self._timeout = timeout
-        self._connection: http.client.HTTPConnection | None = None
 
     def _connect(self) -> http.client.HTTPConnection:
         if self._https:
             return http.client.HTTPSConnection(
                 self._host, self._port, timeout=self._timeout, context=ssl.create_default_context()
             )
-        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        return super()._connect()
 
-    def _signed(self, method: str, path: str, headers: Mapping[str, str], payload: bytes | None) -> dict[str, str]:
+    def _headers(self, method: str, path: str, headers: dict[str, str], payload: bytes | None) -> dict[str, str]:
         url = f"{'https' if self._https else 'http'}://{self._netloc}{self._prefix}{path}"
         request = AWSRequest(method=method, url=url, headers=dict(headers), data=payload or b"")
         # Frozen per request: a set of temporary credentials is never half refreshed. A session
         # token, when there is one, goes in X-Amz-Security-Token.
         SigV4Auth(self._credentials.get_frozen_credentials(), SERVICE, self._region).add_auth(request)
         return dict(request.headers.items())
-
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpAnswer:
-        payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        all_headers = self._signed(method, path, {"Content-Type": "application/json", **(headers or {})}, payload)
-        for attempt in range(2):
-            if self._connection is None:
-                self._connection = self._connect()
-            started = time.perf_counter()
-            try:
-                self._connection.request(method, self._prefix + path, body=payload, headers=all_headers)
-                response = self._connection.getresponse()
-                raw = response.read()
-            except (ConnectionError, http.client.HTTPException):
-                # A keep-alive connection the server closed meanwhile: once more on a new one.
-                self.close()
-                if attempt:
-                    raise
-                continue
-            latency = (time.perf_counter() - started) * 1000
-            try:
-                decoded = json.loads(raw) if raw else None
-            except ValueError:
-                decoded = raw.decode(errors="replace")
-            return HttpAnswer(response.status, decoded, dict(response.getheaders()), latency)
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 @dataclass

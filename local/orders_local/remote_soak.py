@@ -45,7 +45,7 @@ from typing import Any
 
 from rich.table import Table
 
-from orders_local.dead_letters import peek
+from orders_local.dead_letters import peek, queue_depth
 from orders_local.remote import DeployedStack
 from orders_local.workload import (
     ApiClient,
@@ -304,7 +304,7 @@ def run_remote_soak(
     plan = plan_for(run, orders)
     sqs = stack.client("sqs")
     queues = {
-        output: QueueCheck(description, _depth(sqs, stack.outputs[output]))
+        output: QueueCheck(description, queue_depth(sqs, stack.outputs[output]))
         for output, description in FAILURE_QUEUES.items()
     }
     poller = FinalStatePoller(stack.api_client, threads=max(2, clients // 2), rate=poll_rate).start()
@@ -324,18 +324,6 @@ def run_remote_soak(
     _account_queues(report, stack, sqs, deadline)
     report.duration_seconds = time.monotonic() - started
     return report
-
-
-def _depth(sqs: Any, url: str) -> int:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(value) for value in attributes.values())
 
 
 def _account_answers(report: RemoteSoakReport) -> None:
@@ -470,7 +458,7 @@ def _account_notifications(report: RemoteSoakReport, stack: DeployedStack, deadl
 def _account_queues(report: RemoteSoakReport, stack: DeployedStack, sqs: Any, deadline: float) -> None:
     report.checked.append("the notification queue drained: its approximate counts (visible, in flight, delayed) at 0")
     url = stack.outputs["NotificationQueueUrl"]
-    while (left := _depth(sqs, url)) and time.monotonic() < deadline:
+    while (left := queue_depth(sqs, url)) and time.monotonic() < deadline:
         time.sleep(2.0)
     report.notification_queue_left = left
     if left:
@@ -484,7 +472,7 @@ def _account_queues(report: RemoteSoakReport, stack: DeployedStack, sqs: Any, de
         letters = peek(sqs, stack.outputs[output], limit=PEEK_LIMIT)
         check.looked_at = len(letters)
         check.of_this_run = [letter.message_id for letter in letters if any(o in letter.body for o in orders)]
-        check.depth_after = _depth(sqs, stack.outputs[output])
+        check.depth_after = queue_depth(sqs, stack.outputs[output])
         if check.of_this_run:
             report.problems.append(
                 f"the {check.description} holds {len(check.of_this_run)} message(s) about this run's orders, "
