@@ -14,6 +14,7 @@ goes back on the queue as a new message, delayed (doubling per deferral), and th
 batch follows it without calling SES again, which paces the function to what SES accepts.
 """
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -39,7 +40,15 @@ from order_service.settings import NotificationSettings, load_settings
 
 settings = load_settings(NotificationSettings)
 mailer = SesMailer(sesv2_client(settings))
-deferrals = SqsNotificationQueue(sqs_client(settings), settings.notification_queue_url)
+
+
+@cache
+def deferrals() -> SqsNotificationQueue:
+    """Made at the first deferral, not at init: only SES throttling needs an SQS client, and a
+    client costs every cold start ~10 ms."""
+    return SqsNotificationQueue(sqs_client(settings), settings.notification_queue_url)
+
+
 processor = LoggedBatchProcessor(EventType.SQS)
 idempotency = IdempotencyConfig(
     event_key_jmespath="notification_id",
@@ -89,7 +98,7 @@ def deliver_record(record: SQSRecord) -> None:
         notification,
         deferred_before=deferred_before,
         base_seconds=settings.ses_throttle_deferral_seconds,
-        deferrals=deferrals,
+        deferrals=deferrals(),
     )
     logger.warning(
         "SES is throttling: notification deferred", extra={"delay_seconds": delay, "deferrals": deferred_before + 1}
