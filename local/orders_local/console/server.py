@@ -166,9 +166,7 @@ class WebConsole:
             forwarded = sigv4.sign(method, url, forwarded, body or None)
         connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port or 80, timeout=60)
         try:
-            connection.request(
-                method, urlsplit(url).path + (f"?{urlsplit(url).query}" if "?" in url else ""), body or None, forwarded
-            )
+            connection.request(method, target.path.rstrip("/") + path, body or None, forwarded)
             answer = connection.getresponse()
             return answer.status, answer.read(), answer.getheader("Content-Type", "application/json")
         finally:
