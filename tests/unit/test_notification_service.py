@@ -2,6 +2,7 @@ from order_service.models.events import Notification, NotificationKind
 from order_service.services.notification_service import (
     MAX_DEFERRAL_SECONDS,
     defer_throttled,
+    deferral_delay,
     render,
     send_notification,
 )
@@ -62,3 +63,8 @@ def test_a_throttled_notification_is_deferred_longer_each_time_up_to_sqs_longest
     assert delays == [30, 60, 120, 240, 480, 900, 900]
     assert [deferrals for _, _, deferrals in queue.deferred] == [1, 2, 3, 4, 5, 6, 7]
     assert all(delay <= MAX_DEFERRAL_SECONDS for delay in delays)
+
+
+def test_a_deferral_count_however_large_waits_at_most_sqs_longest_delay() -> None:
+    assert deferral_delay(10**9, base_seconds=1) == MAX_DEFERRAL_SECONDS
+    assert deferral_delay(-5, base_seconds=30) == 30

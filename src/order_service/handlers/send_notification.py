@@ -92,8 +92,7 @@ def deliver_record(record: SQSRecord) -> None:
             return
         except SendingThrottledError:
             ses_throttling.append(True)
-    attribute = record.message_attributes[DEFERRALS_ATTRIBUTE]
-    deferred_before = int(attribute.string_value or 0) if attribute is not None else 0
+    deferred_before = _deferrals_so_far(record)
     delay = defer_throttled(
         notification,
         deferred_before=deferred_before,
@@ -104,6 +103,14 @@ def deliver_record(record: SQSRecord) -> None:
         "SES is throttling: notification deferred", extra={"delay_seconds": delay, "deferrals": deferred_before + 1}
     )
     metrics.add_metric(name="NotificationDeferred", unit=MetricUnit.Count, value=1)
+
+
+def _deferrals_so_far(record: SQSRecord) -> int:
+    """The message's count of deferrals; 0 when absent or not a whole number (anyone who may send
+    to the queue can set message attributes)."""
+    attribute = record.message_attributes[DEFERRALS_ATTRIBUTE]
+    text = (attribute.string_value or "") if attribute is not None else ""
+    return int(text) if text.isdigit() and len(text) < 10 else 0
 
 
 def report_sent() -> None:

@@ -42,12 +42,16 @@ def send_notification(notification: Notification, *, sender: str, mailer: EmailS
 
 # SQS's longest message delay.
 MAX_DEFERRAL_SECONDS = 900
+# 2**10 times the shortest base (1 s) is past 900 s already.
+_MAX_DOUBLINGS = 10
 
 
 def deferral_delay(deferrals: int, *, base_seconds: int) -> int:
     """How long a notification waits after its `deferrals`-th deferral: doubling from
     `base_seconds`, at most SQS's 15 minutes, so a long throttle costs few attempts."""
-    return int(min(MAX_DEFERRAL_SECONDS, base_seconds * 2 ** max(0, deferrals - 1)))
+    # The count arrives in a message attribute: bounded before it is an exponent.
+    doublings = min(max(0, deferrals - 1), _MAX_DOUBLINGS)
+    return int(min(MAX_DEFERRAL_SECONDS, base_seconds * 2**doublings))
 
 
 def defer_throttled(
