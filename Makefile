@@ -31,9 +31,12 @@ lint: bootstrap
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## check-template: SAM's and cfn-lint's checks, and the project's deploy rules (tools/cfn_rules), on
+##                 TEMPLATE (template.yaml by default)
+TEMPLATE ?= template.yaml
 check-template: bootstrap
-	$(BIN)/sam validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --template $(TEMPLATE)
+	PYTHONPATH=$(CURDIR) $(BIN)/cfn-lint --append-rules $(CURDIR)/tools/cfn_rules -- $(TEMPLATE)
 	$(BIN)/python -m tools.package --check
 
 ## soak: 2,000 orders under faults and hostile input, on both stores, with the accounting
