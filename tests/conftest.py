@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
+from orders_local.pg_proxy import PostgresProxy
 from orders_local.postgres import DEFAULT_ADMIN_URL, LocalDatabase
 
 # A shared, noisy 2-core machine: timing-based health checks and deadlines would flake.
@@ -31,7 +32,14 @@ def postgres_server() -> str:
 
 @pytest.fixture(scope="session")
 def postgres_database(postgres_server: str) -> Iterator[LocalDatabase]:
-    """A database of this test run, migrated; dropped afterwards."""
+    """A database of this test run, migrated; dropped afterwards. Its `url`, `host` and `port`
+    lead through a proxy that refuses at startup what RDS Proxy refuses, as a deployment's
+    would (`server_host` and `server_port` go to the server itself)."""
     database = LocalDatabase(postgres_server, f"orders_test_{uuid.uuid4().hex[:12]}")
-    yield database
+    if database.server_host.startswith("/"):  # a Unix socket: no TCP proxy in front of it
+        yield database
+    else:
+        with PostgresProxy(database.server_host, database.server_port, rds_proxy=True) as proxy:
+            database.route_through(proxy.host, proxy.port)
+            yield database
     database.drop()

@@ -121,7 +121,8 @@ class LocalStack:
         self.database = LocalDatabase(self.options.database_url, name)
         secret = self.database.secret_string()
         if not self.database.host.startswith("/"):  # a TCP server, not a Unix socket
-            self.database_proxy = PostgresProxy(self.database.host, self.database.port)
+            # It refuses at startup what RDS Proxy refuses, and counts what RDS Proxy would pin.
+            self.database_proxy = PostgresProxy(self.database.host, self.database.port, rds_proxy=True)
             secret = self.database.secret_string(host=self.database_proxy.host, port=self.database_proxy.port)
         arn = self.client("secretsmanager").create_secret(
             Name=f"{self.options.stack_name}/database", SecretString=secret

@@ -37,21 +37,35 @@ class LocalDatabase:
                 "postgresql://postgres@127.0.0.1:5432/postgres"
             ) from None
         self.params: dict[str, Any] = {**conninfo_to_dict(server_url), "dbname": name}
+        self._route: tuple[str, int] | None = None
         with psycopg.connect(**self.params) as connection:
             migrate(connection)
+
+    def route_through(self, host: str, port: int) -> None:
+        """From now on `url`, `host` and `port` lead through a proxy (the stack's own upkeep, and
+        `server_host`, `server_port`, keep going to the server)."""
+        self._route = (host, port)
 
     @property
     def url(self) -> str:
         params = self.params
         credentials = params.get("user", "postgres") + (f":{params['password']}" if params.get("password") else "")
-        return f"postgresql://{credentials}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{self.name}"
+        return f"postgresql://{credentials}@{self.host}:{self.port}/{self.name}"
 
     @property
     def host(self) -> str:
-        return str(self.params.get("host", "127.0.0.1"))
+        return self.server_host if self._route is None else self._route[0]
 
     @property
     def port(self) -> int:
+        return self.server_port if self._route is None else self._route[1]
+
+    @property
+    def server_host(self) -> str:
+        return str(self.params.get("host", "127.0.0.1"))
+
+    @property
+    def server_port(self) -> int:
         return int(self.params.get("port", 5432))
 
     def secret_string(self, *, host: str | None = None, port: int | None = None) -> str:

@@ -1,5 +1,6 @@
 """No wait on PostgreSQL is unbounded: a statement timeout, a secret that cannot be read, a
-stalled connection all end as StoreUnavailableError, in time. Against the real server, a
+stalled connection all end as StoreUnavailableError, in time. Against the real server behind a
+proxy that refuses at startup what RDS Proxy refuses (the `postgres_database` fixture's), and a
 stalling TCP proxy in front of it for the stalls."""
 
 import os
@@ -59,7 +60,7 @@ def database_at(
 
 @pytest.fixture
 def proxy(postgres_database: LocalDatabase) -> Iterator[PostgresProxy]:
-    with PostgresProxy(postgres_database.host, postgres_database.port) as running:
+    with PostgresProxy(postgres_database.server_host, postgres_database.server_port) as running:
         yield running
 
 
@@ -71,7 +72,7 @@ def through_proxy(proxy: PostgresProxy, postgres_database: LocalDatabase) -> Ite
 
 
 @pytest.fixture
-def direct(postgres_database: LocalDatabase) -> Iterator[Database]:
+def unstalled(postgres_database: LocalDatabase) -> Iterator[Database]:
     database = database_at(postgres_database.host, postgres_database.port, postgres_database.name)
     yield database
     database.close()
@@ -85,13 +86,29 @@ class Context:
         return int(self.seconds * 1000)
 
 
-def test_a_statement_past_its_timeout_is_a_store_error_that_keeps_the_connection(
-    direct: Database, postgres_database: LocalDatabase
+def test_a_statement_past_its_timeout_is_ended_by_the_server_and_keeps_the_connection(unstalled: Database) -> None:
+    with unstalled.transaction() as connection:
+        connection.execute("SELECT 1")
+    backend = unstalled.backend_pid
+    started = time.monotonic()
+
+    with pytest.raises(StoreUnavailableError, match="statement timed out"), unstalled.transaction() as connection:
+        connection.execute("SELECT pg_sleep(5)")
+
+    # Ended by the server at its statement timeout (57014), well before the watchdog's limit.
+    assert time.monotonic() - started < STATEMENT_TIMEOUT_MS / 1000 + SLACK_SECONDS
+    with unstalled.transaction() as connection:
+        assert connection.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+    assert unstalled.backend_pid == backend
+
+
+def test_a_wait_for_a_lock_past_the_lock_timeout_is_a_store_error_that_keeps_the_connection(
+    unstalled: Database, postgres_database: LocalDatabase
 ) -> None:
-    repository = PostgresOrderRepository(direct)
+    repository = PostgresOrderRepository(unstalled)
     order = an_order()
     repository.add(order)
-    backend = direct.backend_pid
+    backend = unstalled.backend_pid
     locked = threading.Event()
     release = threading.Event()
 
@@ -105,14 +122,15 @@ def test_a_statement_past_its_timeout_is_a_store_error_that_keeps_the_connection
     holder.start()
     try:
         assert locked.wait(5)
-        with pytest.raises(StoreUnavailableError, match="statement timed out"):
+        # Then the lock timeout (three quarters of the statement timeout) ended the wait, not the statement timeout
+        with pytest.raises(StoreUnavailableError, match="waited too long for a lock"):
             repository.get(order.order_id)
     finally:
         release.set()
         holder.join()
 
     assert repository.get(order.order_id) == order
-    assert direct.backend_pid == backend
+    assert unstalled.backend_pid == backend
 
 
 def test_a_secret_that_cannot_be_read_is_a_store_error(stack: LocalStack) -> None:
@@ -204,8 +222,8 @@ def test_a_transaction_that_ended_in_time_is_never_cut_by_its_watchdog(postgres_
     database.close()
 
 
-def test_connections_detect_a_silent_peer_with_keepalives_and_a_tcp_user_timeout(direct: Database) -> None:
-    with direct.transaction() as connection:
+def test_connections_detect_a_silent_peer_with_keepalives_and_a_tcp_user_timeout(unstalled: Database) -> None:
+    with unstalled.transaction() as connection:
         probe = socket.socket(fileno=os.dup(connection.fileno()))
     with probe:
         keepalive = probe.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)

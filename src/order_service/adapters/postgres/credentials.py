@@ -54,7 +54,7 @@ def _secret(settings: DatabaseSettings, secrets: SecretsProvider, *, refresh: bo
     return value
 
 
-def _server_certificate_roots(settings: DatabaseSettings) -> dict[str, str]:
+def _server_certificate_roots(settings: DatabaseSettings) -> dict[str, Any]:
     """What verifies the server's certificate: the configured bundle, or the Amazon Trust
     Services roots that sign RDS Proxy's certificates (they ship in botocore's CA bundle, which
     every function already carries). Lambda has no libpq default root store to fall back on."""

@@ -7,12 +7,24 @@ the caller gets StoreUnavailableError, and its own retry (the client's, or the e
 source's) opens a fresh connection.
 
 Nothing waits on the database without a bound. The server ends a statement at its statement
-timeout (the transaction is rolled back and the connection stays usable); TCP keepalives and
-a TCP user timeout fail a connection whose peer went silent. A stalled peer whose kernel
+timeout, and a wait for a lock at its lock timeout (the transaction is rolled back and the
+connection stays usable); TCP keepalives and a TCP user timeout fail a connection whose peer
+went silent. A stalled peer whose kernel
 still acknowledges (a proxy, say) defeats both, so each unit of work (`transaction()`, its
 connection check included) also has a client-side limit, capped by the invocation's deadline:
 past it, a watchdog shuts the connection's socket down, the blocked wait returns, psycopg
 raises, and the connection is discarded. Every one of these ends as StoreUnavailableError.
+
+What RDS Proxy accepts, and what keeps it multiplexing. It refuses a startup packet with an
+`options` parameter ("RDS Proxy currently doesn't support command-line options"), so no limit
+travels in the startup. It pins a client connection to one database connection for the rest
+of the session when it sees session state: a session-level `SET` or `set_config(..., false)`,
+a server-side prepared statement, an advisory lock taken outside a transaction. So the
+timeouts are `SET LOCAL` at the start of each transaction (they end with it, and a transaction
+holds its database connection anyway), and psycopg never prepares statements (after
+`prepare_threshold` executions of one query it would, by name). A role-level default (`ALTER
+ROLE ... SET`) or the proxy's initialization query would not pin either, but they live outside
+this code, and a limit that only a deployment step sets is a limit a deployment can forget.
 """
 
 import contextlib
@@ -25,12 +37,27 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
 from order_service.adapters import time_budget
 from order_service.ports import StoreUnavailableError
 
-Connection = psycopg.Connection[DictRow]
+
+class Connection(psycopg.Connection[DictRow]):
+    """A connection of the service: it knows the limits each of its transactions sets."""
+
+    statement_timeout_ms: int = 0
+    lock_timeout_ms: int = 0
+
+    def transaction_limits(self) -> sql.Composed:
+        # Literals, not parameters: a query without parameters goes as one simple-protocol
+        # message, both settings in one round trip.
+        return sql.SQL("SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}").format(
+            sql.Literal(f"{self.statement_timeout_ms}ms"), sql.Literal(f"{self.lock_timeout_ms}ms")
+        )
+
+
 ConnectionFactory = Callable[[], Connection]
 
 
@@ -41,19 +68,34 @@ KEEPALIVE_COUNT = 2
 # Sent data unacknowledged this long after the statement timeout fails the connection.
 TCP_USER_TIMEOUT_MARGIN_MS = 1_000
 SQLSTATE_QUERY_CANCELED = "57014"
+SQLSTATE_LOCK_NOT_AVAILABLE = "55P03"
 
 
 def connect(
-    conninfo: str = "", *, statement_timeout_ms: int, connect_timeout_seconds: int = 2, **params: Any
+    conninfo: str = "",
+    *,
+    statement_timeout_ms: int,
+    lock_timeout_ms: int | None = None,
+    connect_timeout_seconds: int = 2,
+    **params: Any,
 ) -> Connection:
-    """A connection in autocommit mode (transactions are explicit), with a statement timeout,
-    TCP keepalives and a TCP user timeout (libpq's parameters, which psycopg hands to libpq)."""
-    connection: Connection = psycopg.connect(
+    """A connection in autocommit mode (transactions are explicit) whose transactions set a
+    statement timeout and a lock timeout, with TCP keepalives and a TCP user timeout (libpq's
+    parameters, which psycopg hands to libpq).
+
+    The lock timeout is by default three quarters of the statement timeout: a statement stuck
+    behind a lock fails as such, before its statement timeout, yet (3 s by default, so 2.25 s)
+    it outwaits a migration statement queued for its lock (2 s at most), so a migration run
+    while the service writes makes no write fail."""
+    lock_timeout_ms = statement_timeout_ms * 3 // 4 if lock_timeout_ms is None else lock_timeout_ms
+    if not 0 < lock_timeout_ms <= statement_timeout_ms:
+        raise ValueError("the lock timeout must be positive and no longer than the statement timeout")
+    connection = Connection.connect(
         conninfo,
         autocommit=True,
+        prepare_threshold=None,
         row_factory=dict_row,
         connect_timeout=connect_timeout_seconds,
-        options=f"-c statement_timeout={statement_timeout_ms}",
         application_name="order-service",
         keepalives=1,
         keepalives_idle=KEEPALIVE_IDLE_SECONDS,
@@ -62,6 +104,8 @@ def connect(
         tcp_user_timeout=statement_timeout_ms + TCP_USER_TIMEOUT_MARGIN_MS,
         **params,
     )
+    connection.statement_timeout_ms = statement_timeout_ms
+    connection.lock_timeout_ms = lock_timeout_ms
     return connection
 
 
@@ -124,6 +168,7 @@ class Database:
         connection, watchdog = self._healthy_connection(until)
         try:
             with connection.transaction():
+                connection.execute(connection.transaction_limits())
                 yield connection
         except psycopg.OperationalError as error:
             timed_out = watchdog.disarm()
@@ -152,6 +197,8 @@ class Database:
             return "the database connection was lost; nothing was written"
         if error.sqlstate == SQLSTATE_QUERY_CANCELED:
             return "the database statement timed out; nothing was written"
+        if error.sqlstate == SQLSTATE_LOCK_NOT_AVAILABLE:
+            return "the database statement waited too long for a lock; nothing was written"
         return f"the database could not complete the transaction ({error.sqlstate}); nothing was written"
 
     def _healthy_connection(self, until: float) -> tuple[Connection, _Watchdog]:
