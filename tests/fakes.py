@@ -13,6 +13,7 @@ from order_service.ports import (
     OrderAlreadyExistsError,
     OrderNotFoundError,
     OrderPage,
+    PendingOrders,
     PublishError,
     TransitionConflictError,
 )
@@ -65,10 +66,10 @@ class InMemoryOrders:
             self.transitions += 1
             return updated
 
-    def pending_before(self, cutoff: datetime, limit: int) -> tuple[Order, ...]:
+    def pending_before(self, cutoff: datetime, limit: int) -> PendingOrders:
         with self._lock:
             pending = [o for o in self.orders.values() if o.status is OrderStatus.PENDING and o.created_at < cutoff]
-        return tuple(sorted(pending, key=lambda order: (order.created_at, order.order_id))[:limit])
+        return PendingOrders(tuple(sorted(pending, key=lambda order: (order.created_at, order.order_id))[:limit]))
 
 
 @dataclass

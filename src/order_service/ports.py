@@ -58,9 +58,31 @@ class OrderChange:
 
 
 @dataclass(frozen=True)
+class UnreadableOrder:
+    """A stored order that no longer reads as an order (a bound tightened since it was stored,
+    a corrupted item): a reader of many rows sets it aside, reports it, and goes on.
+
+    It names the order and which fields failed how (names and error types); never a value,
+    which may be customer data. The row itself stays as it is in the store, for an operator."""
+
+    order_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class OrderPage:
     orders: tuple[Order, ...]
     next_token: str | None
+    # Orders of this page that were skipped: the listing goes on without them.
+    unreadable: tuple[UnreadableOrder, ...] = ()
+
+
+@dataclass(frozen=True)
+class PendingOrders:
+    """The orders still pending, oldest first, and those of them that no longer read."""
+
+    orders: tuple[Order, ...]
+    unreadable: tuple[UnreadableOrder, ...] = ()
 
 
 class OrderRepository(Protocol):
@@ -70,7 +92,8 @@ class OrderRepository(Protocol):
     def get(self, order_id: str) -> Order | None: ...
 
     def list_by_customer(self, customer_id: str, limit: int, page_token: str | None) -> OrderPage:
-        """Newest first. InvalidPageTokenError for a token this store did not issue."""
+        """Newest first. InvalidPageTokenError for a token this store did not issue. An order
+        that no longer reads is left out of `orders` and named in `unreadable`."""
 
     def transition(
         self,
@@ -83,8 +106,11 @@ class OrderRepository(Protocol):
     ) -> Order:
         """Move `expected -> new` atomically; TransitionConflictError or OrderNotFoundError otherwise."""
 
-    def pending_before(self, cutoff: datetime, limit: int) -> tuple[Order, ...]:
-        """Up to `limit` orders still pending that were created before `cutoff`, oldest first."""
+    def pending_before(self, cutoff: datetime, limit: int) -> PendingOrders:
+        """Up to `limit` orders still pending that were created before `cutoff`, oldest first.
+
+        An order that no longer reads does not count against `limit`: it is named in
+        `unreadable`, and the orders behind it are still listed."""
 
 
 class OrderEventPublisher(Protocol):
@@ -134,12 +160,15 @@ class RelayedBatch:
 class ChangeOutbox(Protocol):
     """Stored changes not yet announced (the PostgreSQL store's outbox)."""
 
-    def publish_pending(self, limit: int, publish: Callable[[OrderChange], object]) -> RelayedBatch:
+    def publish_pending(
+        self, limit: int, publish: Callable[[OrderChange], object], *, time_left: Callable[[], bool] = ...
+    ) -> RelayedBatch:
         """Hand up to `limit` changes to `publish`, oldest first, marking each once it returned.
 
-        A change that fails for a reason retrying cannot fix is marked failed, with its reason,
-        and the batch goes on; any other failure stops the batch and is raised, so the change
-        is retried first next time."""
+        No change is handed out once `time_left()` is false. A change that fails for a reason
+        retrying cannot fix is marked failed, with its reason, and the batch goes on; any other
+        failure stops the batch and is raised, so the change is retried first next time. Each
+        change is marked as soon as it is done: a batch cut short keeps what it did."""
 
 
 class SendingThrottledError(Exception):

@@ -168,8 +168,8 @@ class ProcessOrderSettings(OrderStoreSettings):
 
 
 class RelaySettings(DatabaseSettings, _AnnouncesChanges):
-    # Small batches: each is one transaction, and a run cut short by its timeout republishes
-    # (at most) the batch it was in.
+    # Small batches: a batch is claimed at once, so a run that dies leaves at most one batch
+    # waiting for its claim to end (adapters/postgres/orders.py, PostgresOutbox).
     relay_batch_size: Annotated[int, Field(ge=1, le=1000)] = 10
     # Published outbox rows are kept this long (for an operator's replay), then deleted.
     outbox_retention_days: Annotated[int, Field(ge=1, le=365)] = 7

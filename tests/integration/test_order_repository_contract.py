@@ -194,7 +194,7 @@ def test_only_orders_placed_before_the_cutoff_are_listed_as_pending(repository: 
 
     listed = repository.pending_before(window + timedelta(minutes=5), 10)
 
-    assert listed == (before,)
+    assert listed.orders == (before,)
 
 
 def test_pending_orders_are_listed_oldest_first_up_to_the_limit(repository: OrderRepository) -> None:
@@ -205,7 +205,7 @@ def test_pending_orders_are_listed_oldest_first_up_to_the_limit(repository: Orde
 
     listed = repository.pending_before(window + timedelta(hours=1), 4)
 
-    assert [order.created_at for order in listed] == [window + timedelta(minutes=m) for m in range(4)]
+    assert [order.created_at for order in listed.orders] == [window + timedelta(minutes=m) for m in range(4)]
 
 
 def test_an_order_that_left_pending_is_no_longer_listed(repository: OrderRepository) -> None:
@@ -216,4 +216,4 @@ def test_an_order_that_left_pending_is_no_longer_listed(repository: OrderReposit
 
     repository.transition(decided.order_id, expected=OrderStatus.PENDING, new=OrderStatus.COMPLETED, reason=None, at=T0)
 
-    assert repository.pending_before(window + timedelta(hours=1), 10) == (waiting,)
+    assert repository.pending_before(window + timedelta(hours=1), 10).orders == (waiting,)

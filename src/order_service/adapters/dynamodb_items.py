@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from order_service.models.order import LineItem, Order, OrderStatus
+from order_service.models.order import Order, OrderStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -101,26 +101,30 @@ def _optional_string(item: Mapping[str, Any], name: str) -> str | None:
 
 
 def from_item(item: Mapping[str, Any]) -> Order:
-    """An order from a DynamoDB item or stream image (both use the typed JSON form)."""
-    return Order(
-        order_id=item["order_id"]["S"],
-        customer_id=item["customer_id"]["S"],
-        customer_email=item["customer_email"]["S"],
-        currency=item["currency"]["S"],
-        items=tuple(
-            LineItem(
-                sku=entry["M"]["sku"]["S"],
-                quantity=int(entry["M"]["quantity"]["N"]),
-                unit_price_minor=int(entry["M"]["unit_price_minor"]["N"]),
-            )
-            for entry in item["items"]["L"]
-        ),
-        total_minor=int(item["total_minor"]["N"]),
-        status=OrderStatus(item["status"]["S"]),
-        reason=_optional_string(item, "reason"),
-        created_at=datetime.fromisoformat(item["created_at"]["S"]),
-        updated_at=datetime.fromisoformat(item["updated_at"]["S"]),
-        version=int(item["version"]["N"]),
-        idempotency_key=_optional_string(item, "idempotency_key"),
-        request_fingerprint=_optional_string(item, "request_fingerprint"),
+    """An order from a DynamoDB item or stream image (both use the typed JSON form).
+
+    Validated as one document, so that an error names its field's whole path (`items.0.sku`)."""
+    return Order.model_validate(
+        {
+            "order_id": item["order_id"]["S"],
+            "customer_id": item["customer_id"]["S"],
+            "customer_email": item["customer_email"]["S"],
+            "currency": item["currency"]["S"],
+            "items": [
+                {
+                    "sku": entry["M"]["sku"]["S"],
+                    "quantity": int(entry["M"]["quantity"]["N"]),
+                    "unit_price_minor": int(entry["M"]["unit_price_minor"]["N"]),
+                }
+                for entry in item["items"]["L"]
+            ],
+            "total_minor": int(item["total_minor"]["N"]),
+            "status": OrderStatus(item["status"]["S"]),
+            "reason": _optional_string(item, "reason"),
+            "created_at": datetime.fromisoformat(item["created_at"]["S"]),
+            "updated_at": datetime.fromisoformat(item["updated_at"]["S"]),
+            "version": int(item["version"]["N"]),
+            "idempotency_key": _optional_string(item, "idempotency_key"),
+            "request_fingerprint": _optional_string(item, "request_fingerprint"),
+        }
     )

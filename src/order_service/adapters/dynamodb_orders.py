@@ -1,10 +1,9 @@
 """The DynamoDB order repository: conditional writes, guarded transitions, GSI listing."""
 
-import base64
-import binascii
 import heapq
-import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -22,19 +21,20 @@ from order_service.adapters.dynamodb_items import (
     pending_sort_key_bound,
     to_item,
 )
+from order_service.adapters.page_tokens import dynamodb_page_token, dynamodb_start_key
+from order_service.adapters.unreadable import read_order
 from order_service.models.order import Order, OrderStatus
 from order_service.ports import (
-    InvalidPageTokenError,
     OrderAlreadyExistsError,
     OrderNotFoundError,
     OrderPage,
+    PendingOrders,
     TransitionConflictError,
+    UnreadableOrder,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-_PAGE_KEY_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK"})
 
 
 def _is_conditional_check_failure(error: ClientError) -> bool:
@@ -73,12 +73,14 @@ class DynamoDbOrderRepository:
             "Limit": limit,
         }
         if page_token is not None:
-            query["ExclusiveStartKey"] = _decode_page_token(page_token, customer_id)
+            query["ExclusiveStartKey"] = dynamodb_start_key(page_token, customer_id)
         response = self._client.query(**query)
         last_key = response.get("LastEvaluatedKey")
+        orders, unreadable = _read_items(response.get("Items", []))
         return OrderPage(
-            orders=tuple(from_item(item) for item in response.get("Items", [])),
-            next_token=None if last_key is None else _encode_page_token(last_key),
+            orders=orders,
+            next_token=None if last_key is None else dynamodb_page_token(last_key),
+            unreadable=unreadable,
         )
 
     def transition(
@@ -128,16 +130,18 @@ class DynamoDbOrderRepository:
             raise TransitionConflictError(from_item(current)) from None
         return from_item(response["Attributes"])
 
-    def pending_before(self, cutoff: datetime, limit: int) -> tuple[Order, ...]:
+    def pending_before(self, cutoff: datetime, limit: int) -> PendingOrders:
         """Each shard of the sparse pending index holds its orders oldest first: the oldest
         `limit` overall are among the oldest `limit` of each shard. The index is eventually
-        consistent, so an order decided a moment ago may still be listed."""
+        consistent, so an order decided a moment ago may still be listed. An order that no
+        longer reads is skipped, not counted, and named in `unreadable`."""
         bound = pending_sort_key_bound(cutoff)
-        shards = [self._pending_in_shard(shard, bound, limit) for shard in range(PENDING_SHARDS)]
+        unreadable: list[UnreadableOrder] = []
+        shards = [self._pending_in_shard(shard, bound, limit, unreadable) for shard in range(PENDING_SHARDS)]
         oldest = heapq.merge(*shards, key=lambda order: (order.created_at, order.order_id))
-        return tuple(islice(oldest, limit))
+        return PendingOrders(tuple(islice(oldest, limit)), tuple(unreadable))
 
-    def _pending_in_shard(self, shard: int, bound: str, limit: int) -> list[Order]:
+    def _pending_in_shard(self, shard: int, bound: str, limit: int, unreadable: list[UnreadableOrder]) -> list[Order]:
         query: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": PENDING_INDEX,
@@ -148,7 +152,9 @@ class DynamoDbOrderRepository:
         found: list[Order] = []
         while len(found) < limit:
             response = self._client.query(**query, Limit=limit - len(found))
-            found.extend(from_item(item) for item in response.get("Items", []))
+            orders, skipped = _read_items(response.get("Items", []))
+            found.extend(orders)
+            unreadable.extend(skipped)
             last_key = response.get("LastEvaluatedKey")
             if last_key is None:
                 break
@@ -156,22 +162,20 @@ class DynamoDbOrderRepository:
         return found
 
 
-def _encode_page_token(last_key: Any) -> str:
-    plain = {name: value["S"] for name, value in last_key.items()}
-    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
+def _read_items(items: Iterable[Mapping[str, Any]]) -> tuple[tuple[Order, ...], tuple[UnreadableOrder, ...]]:
+    """The items that read as orders, and the ones that do not, each in the order given."""
+    orders: list[Order] = []
+    unreadable: list[UnreadableOrder] = []
+    for item in items:
+        read = read_order(_stored_order_id(item), partial(from_item, item))
+        if isinstance(read, UnreadableOrder):
+            unreadable.append(read)
+        else:
+            orders.append(read)
+    return tuple(orders), tuple(unreadable)
 
 
-def _decode_page_token(token: str, customer_id: str) -> dict[str, Any]:
-    """Accept only a key this repository issued, and only for the same customer."""
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidPageTokenError("next_token is not a token this API issued") from None
-    if (
-        not isinstance(plain, dict)
-        or set(plain) != _PAGE_KEY_ATTRIBUTES
-        or not all(isinstance(value, str) for value in plain.values())
-        or plain["GSI1PK"] != customer_partition(customer_id)
-    ):
-        raise InvalidPageTokenError("next_token is not a token this API issued for this customer")
-    return {name: {"S": value} for name, value in plain.items()}
+def _stored_order_id(item: Mapping[str, Any]) -> str:
+    """The order's id, from its key if the attribute itself is the broken part."""
+    key = item.get("PK", {}).get("S", "")
+    return str(item.get("order_id", {}).get("S") or (key.removeprefix("order#") if isinstance(key, str) else "?"))

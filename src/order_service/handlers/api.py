@@ -6,8 +6,12 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,7 +21,10 @@ from snapshot_restore_py import register_before_snapshot
 
 from order_service.adapters.order_store import order_repository
 from order_service.adapters.time_budget import within_time_budget
+from order_service.handlers.request_body import JSON_MEDIA_TYPE, json_api
 from order_service.handlers.responses import error_response, error_responses, json_response, ok, validation_errors
+from order_service.handlers.unreadable_orders import report_unreadable_orders
+from order_service.models.bounds import PAGE_TOKEN_MAX_LENGTH
 from order_service.models.order import CustomerId, OrderId, OrderPageView, OrderView, PlaceOrderRequest
 from order_service.observability import logger, metrics, tracer
 from order_service.ports import InvalidPageTokenError, OrderNotFoundError, StoreUnavailableError
@@ -26,7 +33,9 @@ from order_service.settings import ApiSettings, load_settings
 
 settings = load_settings(ApiSettings)
 orders = order_repository(settings)
-app = APIGatewayRestResolver(enable_validation=True)
+app = json_api()
+# API Gateway answers a body over its 10 MB limit itself, on every route, with {"message": ...}.
+TOO_LARGE = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 IdempotencyKey = Annotated[
     str | None,
@@ -49,7 +58,13 @@ def utc_now() -> datetime:
     summary="Place an order",
     responses={
         **ok(OrderView, "The order, pending", HTTPStatus.CREATED),
-        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.SERVICE_UNAVAILABLE),
+        **error_responses(
+            HTTPStatus.BAD_REQUEST,
+            TOO_LARGE,
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            HTTPStatus.SERVICE_UNAVAILABLE,
+        ),
     },
 )
 @tracer.capture_method
@@ -71,7 +86,7 @@ def place_order(request: PlaceOrderRequest, idempotency_key: IdempotencyKey = No
     summary="Get an order",
     responses={
         **ok(OrderView, "The order"),
-        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, TOO_LARGE, HTTPStatus.SERVICE_UNAVAILABLE),
     },
 )
 @tracer.capture_method
@@ -84,16 +99,18 @@ def get_order(order_id: Annotated[OrderId, Path()]) -> OrderView:
     summary="List a customer's orders, newest first",
     responses={
         **ok(OrderPageView, "A page of orders"),
-        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.SERVICE_UNAVAILABLE),
+        **error_responses(HTTPStatus.BAD_REQUEST, TOO_LARGE, HTTPStatus.SERVICE_UNAVAILABLE),
     },
 )
 @tracer.capture_method
 def list_orders(
     customer_id: Annotated[CustomerId, Query()],
     limit: Annotated[int, Query(ge=1, le=100)] = settings.default_page_size,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+    next_token: Annotated[str | None, Query(max_length=PAGE_TOKEN_MAX_LENGTH)] = None,
 ) -> OrderPageView:
     page = order_lifecycle.list_orders(customer_id, limit=limit, page_token=next_token, orders=orders)
+    # An order that no longer reads is left out of the page, not a 500 for the whole listing.
+    report_unreadable_orders(page.unreadable, reader="order listing")
     return OrderPageView(orders=[OrderView.of(order) for order in page.orders], next_token=page.next_token)
 
 
@@ -103,7 +120,11 @@ def list_orders(
     responses={
         **ok(OrderView, "The order, cancelled"),
         **error_responses(
-            HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, HTTPStatus.SERVICE_UNAVAILABLE
+            HTTPStatus.BAD_REQUEST,
+            HTTPStatus.NOT_FOUND,
+            HTTPStatus.CONFLICT,
+            TOO_LARGE,
+            HTTPStatus.SERVICE_UNAVAILABLE,
         ),
     },
 )
@@ -141,6 +162,22 @@ def openapi_json() -> str:
 @app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError) -> Response[str]:
     return error_response(HTTPStatus.BAD_REQUEST, "The request is invalid", errors=validation_errors(error))
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(error: RequestUnsupportedContentType) -> Response[str]:
+    return error_response(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        f"The body must be {JSON_MEDIA_TYPE}",
+        errors=[{"field": "header.Content-Type", "message": f"must be {JSON_MEDIA_TYPE}"}],
+    )
+
+
+@app.not_found
+def no_such_route(error: NotFoundError) -> Response[str]:
+    # Behind API Gateway an unknown route never gets here (it answers 403 itself); an event
+    # sent to the function directly may.
+    return error_response(HTTPStatus.NOT_FOUND, "No such route")
 
 
 @app.exception_handler(UnicodeDecodeError)

@@ -5,6 +5,8 @@ oldest first, and marks each only once the bus or the queue accepted it. It does
 PostgreSQL store what the table's stream and `announce_order_changes` do for DynamoDB. A
 change that can never be announced is marked failed with its reason (and counted) instead
 of blocking the ones behind it; published changes are purged after the retention period.
+Runs side by side share the outbox: each claims its batches for the rest of its invocation
+(PostgresOutbox), so a run that overlaps a slow one publishes other changes.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -25,15 +27,17 @@ from order_service.settings import RelaySettings, load_settings
 
 settings = load_settings(RelaySettings)
 trace_psycopg()
-outbox = PostgresOutbox(database_from_settings(settings))
+database = database_from_settings(settings)
 publisher = EventBridgePublisher(
     events_client(settings), bus_name=settings.event_bus_name, source=settings.event_source
 )
 notifications = SqsNotificationQueue(sqs_client(settings), settings.notification_queue_url)
 
-# Stop starting new batches when less than this is left of the invocation: a batch's calls,
-# retried by botocore under throttling, can take seconds.
+# Stop handing out changes when less than this is left of the invocation: one change's
+# publish, retried by botocore under throttling, and its mark on the database can take
+# seconds (_ROW_SECONDS, below this margin).
 _SAFETY_MARGIN_MS = 15_000
+_ROW_SECONDS = settings.aws_call_worst_case_seconds() + settings.database_worst_case_seconds()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -41,6 +45,13 @@ _SAFETY_MARGIN_MS = 15_000
 @metrics.log_metrics(capture_cold_start_metric=True)
 @within_time_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A claim lasts as long as this invocation can: a live run never outlives its claims, and
+    # the changes of a run that died come back when it would have been stopped anyway.
+    outbox = PostgresOutbox(
+        database,
+        lease_seconds=max(context.get_remaining_time_in_millis() / 1000, _ROW_SECONDS + 1),
+        row_seconds=_ROW_SECONDS,
+    )
     try:
         relayed = relay_changes(
             outbox,
@@ -59,11 +70,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if relayed.set_aside:
         logger.error("Changes set aside: they can never be announced", extra={"changes": relayed.set_aside})
         metrics.add_metric(name="AnnouncementSetAside", unit=MetricUnit.Count, value=relayed.set_aside)
-    purged = purge_published_changes()
+    purged = purge_published_changes(outbox)
     return {"relayed": relayed.published, "setAside": relayed.set_aside, "purged": purged}
 
 
-def purge_published_changes() -> int:
+def purge_published_changes(outbox: PostgresOutbox) -> int:
     """Published changes older than the retention period go: each holds a copy of its order."""
     cutoff = datetime.now(UTC) - timedelta(days=settings.outbox_retention_days)
     purged = outbox.purge_published(published_before=cutoff)

@@ -1,6 +1,7 @@
 """JSON answers of the HTTP API, errors included, in one shape."""
 
 import json
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -58,9 +59,28 @@ def error_response(
     return Response(status, "application/json", json.dumps(body), headers=headers)
 
 
+# A body of 100,000 unknown keys would otherwise be answered with 100,000 errors, each naming
+# its key: more than the 6 MB a Lambda function may answer.
+MAX_FIELD_ERRORS = 100
+MAX_FIELD_PART_LENGTH = 100
+
+
 def validation_errors(error: RequestValidationError) -> list[dict[str, str]]:
-    """Pydantic's errors as `{field, message}` pairs, without echoing the input back."""
+    """Pydantic's errors as `{field, message}` pairs, without echoing the input back: the first
+    MAX_FIELD_ERRORS, a key of the body named by its first MAX_FIELD_PART_LENGTH characters."""
     return [
-        {"field": ".".join(str(part) for part in issue.get("loc", ())), "message": str(issue.get("msg", "invalid"))}
-        for issue in error.errors()
+        {"field": ".".join(_field_part(part) for part in issue.get("loc", ())), "message": _message(issue)}
+        for issue in error.errors()[:MAX_FIELD_ERRORS]
     ]
+
+
+def _field_part(part: object) -> str:
+    text = str(part)
+    return text if len(text) <= MAX_FIELD_PART_LENGTH else text[: MAX_FIELD_PART_LENGTH - 1] + "…"
+
+
+def _message(issue: Mapping[str, Any]) -> str:
+    message = str(issue.get("msg", "invalid"))
+    # What the JSON reader said ("Expecting value", "nested too deeply"): a position, never the input.
+    reason = issue.get("ctx", {}).get("error") if issue.get("type") == "json_invalid" else None
+    return message if reason is None else f"{message}: {reason}"

@@ -4,7 +4,9 @@ Runs on a schedule (and may be invoked at any time). Every order pending for lon
 `STALLED_ORDER_AGE_MINUTES` is announced again, oldest first, up to `STALLED_ORDER_SWEEP_LIMIT`
 a run; `process_order` decides each once whatever the number of announcements. Any order it
 finds means an announcement was lost or is very late: the `StalledOrdersReannounced` metric
-says how many, and its alarm tells someone to look.
+says how many, and its alarm tells someone to look. A pending order that no longer reads as
+an order is skipped, logged by id with its reason, and counted in `OrderUnreadable` (alarmed);
+the orders behind it are still swept.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -17,8 +19,10 @@ from order_service.adapters.aws_clients import events_client
 from order_service.adapters.eventbridge_publisher import EventBridgePublisher
 from order_service.adapters.order_store import order_repository
 from order_service.adapters.time_budget import within_time_budget
+from order_service.handlers.unreadable_orders import report_unreadable_orders
 from order_service.models.order import Order
 from order_service.observability import logger, metrics, tracer
+from order_service.ports import UnreadableOrder
 from order_service.services.stalled_orders import reannounce_stalled_orders
 from order_service.settings import StalledOrderSweepSettings, load_settings
 
@@ -31,6 +35,7 @@ publisher = EventBridgePublisher(
 # Stop publishing when less than this is left of the invocation: one PutEvents, retried by
 # botocore under throttling, can take seconds.
 _SAFETY_MARGIN_MS = 10_000
+_READER = "stalled-order sweep"
 
 
 def utc_now() -> datetime:
@@ -43,6 +48,7 @@ def utc_now() -> datetime:
 @within_time_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     reannounced: list[str] = []
+    unreadable: list[UnreadableOrder] = []
 
     def log_reannounced(order: Order) -> None:
         reannounced.append(order.order_id)
@@ -60,8 +66,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             limit=settings.stalled_order_sweep_limit,
             time_left=lambda: context.get_remaining_time_in_millis() > _SAFETY_MARGIN_MS,
             on_reannounced=log_reannounced,
+            on_unreadable=unreadable.append,
         )
     except Exception:
+        report_unreadable_orders(unreadable, reader=_READER)
         metrics.add_metric(name="StalledOrdersReannounced", unit=MetricUnit.Count, value=len(reannounced))
         metrics.add_metric(name="StalledOrderSweepFailed", unit=MetricUnit.Count, value=1)
         logger.exception(
@@ -74,4 +82,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="StalledOrdersReannounced", unit=MetricUnit.Count, value=count)
     if count:
         logger.info("Stalled orders re-announced", extra={"reannounced": count})
-    return {"reannounced": count}
+    skipped = report_unreadable_orders(unreadable, reader=_READER)
+    return {"reannounced": count, "unreadable": skipped}

@@ -31,3 +31,5 @@ REASON_MAX_LENGTH: Final = 500
 IDEMPOTENCY_KEY_MAX_LENGTH: Final = 128
 # `<order id>:<final status>`
 NOTIFICATION_ID_MAX_LENGTH: Final = ID_MAX_LENGTH + 1 + len("completed")
+# A `next_token` as the API hands it out is a few hundred characters; anything longer is not one.
+PAGE_TOKEN_MAX_LENGTH: Final = 2048

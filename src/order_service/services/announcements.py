@@ -40,11 +40,15 @@ def relay_changes(
 ) -> RelayedBatch:
     """Announce every pending change of the outbox, batch after batch, while time is left.
 
-    Returns the totals; a change set aside (it can never be announced) does not stop the run."""
+    Returns the totals; a change set aside (it can never be announced) does not stop the run.
+    Time is checked before each change too: a slow bus or queue cuts a batch short, and what
+    was announced of it is kept."""
     taken = published = set_aside = 0
     while time_left():
         batch = outbox.publish_pending(
-            batch_size, lambda change: announce(change, events=events, notifications=notifications)
+            batch_size,
+            lambda change: announce(change, events=events, notifications=notifications),
+            time_left=time_left,
         )
         taken, published, set_aside = taken + batch.taken, published + batch.published, set_aside + batch.set_aside
         if batch.taken < batch_size:
