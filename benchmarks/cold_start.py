@@ -143,6 +143,8 @@ def floor_calls(stack: LocalStack) -> dict[str, Event]:
         return {
             "calls": [
                 _call("dynamodb", "PutItem", TableName=idempotency_table, Item={**key, "status": {"S": "INPROGRESS"}}),
+                # The order the e-mail is about: its address and text come from the store.
+                _call("dynamodb", "GetItem", TableName=orders_table, Key=order_key(), ConsistentRead=True),
                 _call("sesv2", "SendEmail", **email),
                 _call(
                     "dynamodb",
@@ -174,6 +176,9 @@ def subjects(stack: LocalStack, layout: Layout) -> list[Subject]:
         orders.add(order)
         return events.order_placed(order)
 
+    def notification_of_a_stored_order() -> dict[str, Any]:
+        return events.notification_batch(store=orders.add)
+
     functions = stack.functions
     shared = {
         key: value
@@ -184,7 +189,7 @@ def subjects(stack: LocalStack, layout: Layout) -> list[Subject]:
         "ApiFunction": events.place_order_request,
         "AnnounceOrderChangesFunction": lambda: events.stream_insert(events.new_order(), stream_arn),
         "ProcessOrderFunction": pending_order_placed,
-        "SendNotificationFunction": events.notification_batch,
+        "SendNotificationFunction": notification_of_a_stored_order,
     }
     found = [
         Subject(name, layout.place(functions[name], layout.function_code, layout.function_packages), event)

@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,10 +95,14 @@ def stream_insert(order: Order, stream_arn: str) -> dict[str, Any]:
     }
 
 
-def notification_batch(size: int = 1) -> dict[str, Any]:
+def notification_batch(size: int = 1, *, store: Callable[[Order], None] | None = None) -> dict[str, Any]:
+    """Notifications of completed orders; `store` keeps each order where the function reads it
+    (send_notification mails only an order it finds)."""
     records = []
     for _ in range(size):
         order = new_order(OrderStatus.COMPLETED)
+        if store is not None:
+            store(order)
         body = Notification.of(order).model_dump_json()
         records.append(
             {

@@ -118,25 +118,21 @@ def prepare(subject: str, count: int) -> tuple[Any, list[dict[str, Any]], int]:
         return seed_pattern.handler, [events.order_placed(events.new_order()) for _ in range(count)], 1
     if subject == "send_notification":
         from order_service.handlers import send_notification
+        from order_service.models.events import Notification
+        from order_service.models.order import OrderStatus
 
         sys.path.insert(0, str(ROOT))
-        from tests.fakes import RecordingMailer
+        from tests.fakes import InMemoryOrders, RecordingMailer
 
         send_notification.mailer = RecordingMailer()  # type: ignore[assignment]
         _fake_persistence(send_notification.persistence)
-        bodies = [
-            json.dumps(
-                {
-                    "notification_id": f"{uuid.uuid4()}:completed",
-                    "kind": "order_completed",
-                    "order_id": str(uuid.uuid4()),
-                    "recipient": "bench@example.com",
-                    "currency": "EUR",
-                    "total": "25.00",
-                }
-            )
-            for _ in range(count * BATCH)
-        ]
+        # The orders the e-mails are about, where the function reads them.
+        stored = InMemoryOrders()
+        send_notification.orders = stored
+        completed = [events.new_order(OrderStatus.COMPLETED) for _ in range(count * BATCH)]
+        for order in completed:
+            stored.add(order)
+        bodies = [Notification.of(order).model_dump_json() for order in completed]
         return (
             send_notification.handler,
             [_sqs_batch(bodies[i : i + BATCH]) for i in range(0, len(bodies), BATCH)],

@@ -175,6 +175,11 @@ class SendingThrottledError(Exception):
     """The e-mail provider refused to send now: its sending rate is exceeded. Nothing was sent."""
 
 
+class SendOutcomeUnknownError(Exception):
+    """The request to send went out and no answer came back (a read timeout, a connection lost):
+    the provider may have sent the e-mail, or not. Nothing tells which."""
+
+
 class NotificationDeferrals(Protocol):
     def defer(self, notification: Notification, *, delay_seconds: int, deferrals: int) -> None:
         """Queue the notification again, to be delivered after `delay_seconds`; `deferrals`: how

@@ -188,15 +188,27 @@ class StalledOrderSweepSettings(OrderStoreSettings, _PublishesEvents):
     stalled_order_sweep_limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 
-class NotificationSettings(_FunctionSettings):
+# The notification queue's retention (SQS's default: it sets none) and its dead-letter queue's.
+NOTIFICATION_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
+NOTIFICATION_DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+class NotificationSettings(OrderStoreSettings):
+    """send_notification reads the order a notification is about from the order store."""
+
     sender_email: EmailAddress
     idempotency_table_name: Annotated[str, Field(min_length=1)]
     # Where a notification goes back to, delayed, while SES is throttling.
     notification_queue_url: Annotated[str, Field(min_length=1)]
     # The first such delay; each further deferral of the same notification doubles it (at most 900 s).
     ses_throttle_deferral_seconds: Annotated[int, Field(ge=1, le=900)] = 30
-    # How long a sent notification is remembered; redeliveries within it send nothing.
-    idempotency_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    # How long a sent notification is remembered; a delivery within it sends nothing. At least
+    # as long as a message can come back: a dead letter is kept the dead-letter queue's retention
+    # from when it was first queued, and its redriven copy the queue's retention more
+    # (tests/template/test_notification_guarantees.py holds the template's value to that).
+    idempotency_ttl_seconds: Annotated[int, Field(ge=60)] = (
+        NOTIFICATION_QUEUE_RETENTION_SECONDS + NOTIFICATION_DEAD_LETTER_RETENTION_SECONDS
+    )
 
 
 SettingsT = TypeVar("SettingsT", bound=_FunctionSettings)

@@ -17,7 +17,10 @@ from order_service.adapters.idempotency_store import SaveRetryingPersistenceLaye
 from order_service.settings import NotificationSettings
 
 SETTINGS = NotificationSettings(
-    sender_email="orders@example.com", idempotency_table_name="unused", notification_queue_url="http://queue"
+    sender_email="orders@example.com",
+    idempotency_table_name="unused",
+    notification_queue_url="http://queue",
+    orders_table_name="orders",
 )
 UPDATE = "dynamodb:UpdateItem"
 # Longer than one save's attempts and their backoff can last (3 attempts, at most 1 s + 2 s apart).

@@ -17,7 +17,10 @@ from tests.builders import order_body
 from tests.events import api_request
 
 SETTINGS = NotificationSettings(
-    sender_email="orders@example.com", idempotency_table_name="unused", notification_queue_url="http://queue"
+    sender_email="orders@example.com",
+    idempotency_table_name="unused",
+    notification_queue_url="http://queue",
+    orders_table_name="orders",
 )
 
 

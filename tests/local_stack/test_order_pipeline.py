@@ -38,21 +38,36 @@ def test_an_order_created_over_http_ends_completed_with_one_email_and_no_address
 
 
 def test_a_poison_notification_is_dead_lettered_after_max_receives_and_good_ones_are_sent_once(
-    orders_queues: OrdersQueues, orders_wait: OrdersWait, orders_emails: OrdersEmails
+    orders_api: JsonClient, orders_queues: OrdersQueues, orders_wait: OrdersWait, orders_emails: OrdersEmails
 ) -> None:
     recipients = [f"good-{uuid.uuid4().hex[:8]}@example.com" for _ in range(4)]
+    placed = [
+        orders_api.request(
+            "POST",
+            "/orders",
+            {
+                "customer_id": "c-poison",
+                "customer_email": r,
+                "currency": "EUR",
+                "items": [{"sku": "A", "quantity": 1, "unit_price": "1.00"}],
+            },
+        ).body
+        for r in recipients
+    ]
+    orders_wait.idle(timeout=60)
+    # The orders' own notifications, queued again: send_notification mails only stored orders.
     good = [
         json.dumps(
             {
-                "notification_id": f"n-{r}",
+                "notification_id": f"{order['order_id']}:completed",
                 "kind": "order_completed",
-                "order_id": f"o-{index}",
-                "recipient": r,
+                "order_id": order["order_id"],
+                "recipient": order["customer_email"],
                 "currency": "EUR",
                 "total": "1.00",
             }
         )
-        for index, r in enumerate(recipients)
+        for order in placed
     ]
 
     orders_queues.send("NotificationQueue", *good[:2], "{poison", *good[2:])  # one batch

@@ -480,7 +480,13 @@ def test_with_a_key_for_the_secret_every_role_that_reads_it_may_decrypt_it_throu
 
     # Then exactly the roles that read the secret may decrypt, with that key, via Secrets Manager only
     assert set(decrypting) == secret_reading_roles(deployed)
-    assert set(decrypting) == {"ApiFunctionRole", "ProcessOrderRole", "SweepStalledOrdersRole", "RelayOutboxRole"}
+    assert set(decrypting) == {
+        "ApiFunctionRole",
+        "ProcessOrderRole",
+        "SweepStalledOrdersRole",
+        "RelayOutboxRole",
+        "SendNotificationRole",
+    }
     for name, (statement,) in decrypting.items():
         assert statement["Effect"] == "Allow", name
         assert statement["Resource"] == {"Ref": "DatabaseSecretKmsKeyArn"}, name

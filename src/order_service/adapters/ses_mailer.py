@@ -4,10 +4,11 @@ import random
 import time
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as NotConnectedError
 
 from order_service.observability import redact_emails
-from order_service.ports import Email, SendingThrottledError
+from order_service.ports import Email, SendingThrottledError, SendOutcomeUnknownError
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -30,7 +31,12 @@ class SesMailer:
 
     def send(self, email: Email) -> str:
         """Send once; again only if SES answered that it did not send it (a throttle, a 5xx).
-        A timeout is never retried here: SES may have sent the e-mail."""
+
+        A request that went out unanswered (a read timeout, the connection closed before the
+        answer) is never retried here, and raises SendOutcomeUnknownError: SES may have sent
+        the e-mail. A connection that never opened (botocore's ConnectionError: refused, a
+        connect timeout, TLS) sent nothing, and is raised as it is, as an answer without
+        sending is."""
         for attempt in range(1, self._attempts + 1):
             try:
                 response = self._client.send_email(
@@ -44,6 +50,12 @@ class SesMailer:
                     },
                 )
                 return str(response["MessageId"])
+            except NotConnectedError:
+                raise
+            except HTTPClientError as error:
+                raise SendOutcomeUnknownError(
+                    f"SES may have sent the e-mail: {type(error).__name__} after the request went out"
+                ) from None
             except ClientError as error:
                 if attempt == self._attempts and _throttled(error):
                     raise SendingThrottledError(str(_without_addresses(error))) from None
