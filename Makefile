@@ -39,9 +39,9 @@ check-template: bootstrap
 	PYTHONPATH=$(CURDIR) $(BIN)/cfn-lint --append-rules $(CURDIR)/tools/cfn_rules -- $(TEMPLATE)
 	$(BIN)/python -m tools.package --check
 
-## soak: 2,000 orders under faults and hostile input, on both stores, with the accounting
+## soak: 2,000 orders under faults and hostile input, on both stores (DynamoDB's with SES in its sandbox), with the accounting
 soak: bootstrap
-	$(BIN)/orders soak --orders 2000 --store dynamodb
+	$(BIN)/orders soak --orders 2000 --store dynamodb --ses-sandbox
 	$(BIN)/orders soak --orders 2000 --store postgres
 
 ## bench: cold start, memory, warm overhead, throughput and artifact sizes -> benchmarks/results.*

@@ -63,6 +63,14 @@ ConfigEnvOption = Annotated[
 ConfigFileOption = Annotated[
     Path | None, typer.Option("--config-file", help="The samconfig.toml to read (default: beside the template).")
 ]
+SesSandboxOption = Annotated[
+    bool,
+    typer.Option(
+        "--ses-sandbox",
+        help="SES as in a new account's sandbox: it e-mails only verified addresses and domains (the sender, and "
+        "what `aws ses verify-email-identity` verifies against the emulator); any other recipient is MessageRejected.",
+    ),
+]
 
 
 def _progress() -> Progress:
@@ -164,6 +172,7 @@ def up(
     debug_no_wait: Annotated[
         bool, typer.Option("--debug-no-wait", help="Run debugged functions without waiting for a debugger.")
     ] = False,
+    ses_sandbox: SesSandboxOption = False,
 ) -> None:
     """Start everything and keep it running until Ctrl-C."""
     options = StackOptions(
@@ -177,6 +186,7 @@ def up(
         pretty_logs=not raw_logs and _log_style(log_format) != "raw",
         log_file=LOG_FILE,
         debug=_debug_targets(debug, wait=not debug_no_wait),
+        ses_sandbox=ses_sandbox,
     )
     stack = _start(options)
     stack.logs.style = _log_style(log_format)
@@ -244,8 +254,12 @@ def demo(
     config_file: ConfigFileOption = None,
     runner: RunnerOption = "workers",
     store: StoreOption = "dynamodb",
+    ses_sandbox: SesSandboxOption = False,
 ) -> None:
-    """Start the stack, drive a mixed workload through the API, and check every outcome."""
+    """Start the stack, drive a mixed workload through the API, and check every outcome.
+
+    With --ses-sandbox the customers' addresses are verified first, all but the always-failing
+    ones, whose notifications SES refuses and which must wait in the dead-letter queue."""
     options = StackOptions(
         store=_store(store),
         template=template,
@@ -254,6 +268,7 @@ def demo(
         time_scale=time_scale,
         echo_logs=show_logs,
         stack_name="orders-demo",
+        ses_sandbox=ses_sandbox,
     )
     console.print(
         f"Starting the local stack from {template.name} ({runner} runner, {store} store, AWS delays x{time_scale}) ..."
@@ -343,6 +358,7 @@ def soak(
     report_json: Annotated[
         Path | None, typer.Option(help="With --api-url: also write the report to this file as JSON.")
     ] = None,
+    ses_sandbox: SesSandboxOption = False,
 ) -> None:
     """Drive the pipeline under faults and hostile input; exit 1 on any discrepancy.
 
@@ -357,6 +373,7 @@ def soak(
                 ("--time-scale", time_scale != 0.1),
                 ("--store", store != "dynamodb"),
                 ("--template", template != DEFAULT_TEMPLATE),
+                ("--ses-sandbox", ses_sandbox),
             )
             if changed
         ]
@@ -365,9 +382,17 @@ def soak(
         return
     orders = 2000 if orders is None else orders
     options = StackOptions(
-        template=template, time_scale=time_scale, store=_store(store), stack_name="orders-soak", echo_logs=False
+        template=template,
+        time_scale=time_scale,
+        store=_store(store),
+        stack_name="orders-soak",
+        echo_logs=False,
+        ses_sandbox=ses_sandbox,
     )
-    console.print(f"Soak: {orders} orders, {clients} clients, {fault_rate:.0%} of AWS calls failing, {store} store")
+    sandbox = ", SES in its sandbox" if ses_sandbox else ""
+    console.print(
+        f"Soak: {orders} orders, {clients} clients, {fault_rate:.0%} of AWS calls failing, {store} store{sandbox}"
+    )
     stack = _start(options)
     try:
         with _progress() as bar:

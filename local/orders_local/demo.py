@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from orders_local.dead_letters import peek
 from orders_local.local_stack import LocalStack
-from orders_local.workload import FAILING_RECIPIENT_DOMAIN, WorkloadPlan, WorkloadResult, plan_workload, run_workload
+from orders_local.ses_sandbox import refuse_failing_recipients
+from orders_local.workload import WorkloadPlan, WorkloadResult, plan_workload, run_workload
 
 _ORDER_ID = re.compile(r"order ([0-9a-f-]{36})")
 
@@ -55,7 +56,7 @@ def run_demo(
     """`drain_patience`: give up draining once nothing has progressed for this many seconds."""
     started = time.monotonic()
     plan = plan_workload(orders)
-    stack.emulator.middleware.rejected_domains.add(FAILING_RECIPIENT_DOMAIN)
+    refuse_failing_recipients(stack, plan)
     result = run_workload(stack.api_client, plan, clients=clients, progress=progress)
     report = DemoReport(plan, result)
     report.stuck = stack.drain(patience=drain_patience, settle=2.0)

@@ -1,8 +1,9 @@
 """The embedded AWS emulator: moto's server on a loopback port, behind a small middleware.
 
 The middleware is where the local stack observes and bends AWS: it records the e-mails
-SES accepted, refuses mail to recipients configured to always fail, and (when asked)
-injects throttles, 5xx answers, outages and hangs. None of it exists on the deployed path.
+SES accepted, refuses mail to recipients configured to always fail, keeps SES in its sandbox
+when asked (mail only to verified identities: ses_sandbox.py), and (when asked) injects
+throttles, 5xx answers, outages and hangs. None of it exists on the deployed path.
 """
 
 import contextlib
@@ -22,6 +23,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from orders_local.atomic_moto import make_moto_atomic
+from orders_local.ses_sandbox import rejection_message, unverified, verified_identities
 
 StartResponse = Callable[..., Any]
 # Added to the User-Agent of the local stack's own AWS calls.
@@ -127,6 +129,16 @@ def _service_of(environ: dict[str, Any]) -> str:
         return ""
 
 
+def _signer_of(environ: dict[str, Any]) -> tuple[str, str]:
+    """The access key and the region of the SigV4 credential scope ("", "" when unsigned)."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    try:
+        scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        return scope[0], scope[2]
+    except IndexError:
+        return "", ""
+
+
 def _operation_of(environ: dict[str, Any]) -> str:
     """PutItem, SendMessage, PutEvents, ... from the JSON protocols' target header, or the REST path."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -168,6 +180,8 @@ class EmulatorMiddleware:
         self.faults = FaultPlan()
         self.rejected_recipients: set[str] = set()
         self.rejected_domains: set[str] = set()
+        # SES in its sandbox: it sends only to verified identities (ses_sandbox.py).
+        self.ses_sandbox = False
         self.sent_emails: list[SentEmail] = []
         self.throttled: Counter[str] = Counter()
         self.refused_emails: list[RefusedEmail] = []
@@ -313,23 +327,39 @@ class EmulatorMiddleware:
     def _rejects(self, recipient: str) -> bool:
         return recipient in self.rejected_recipients or recipient.rsplit("@", 1)[-1] in self.rejected_domains
 
+    def _sandbox_refusal(self, environ: dict[str, Any], request: dict[str, Any]) -> str | None:
+        """SES's refusal of this send in the sandbox, or None when every recipient is verified.
+
+        Every recipient counts, To, Cc and Bcc: one unverified fails the whole e-mail."""
+        destination = request.get("Destination", {})
+        addresses = [
+            address
+            for field_name in ("ToAddresses", "CcAddresses", "BccAddresses")
+            for address in destination.get(field_name, [])
+        ]
+        access_key, region = _signer_of(environ)
+        failed = unverified(addresses, verified_identities(access_key, region))
+        return rejection_message(region, failed) if failed else None
+
     def _send_email(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         environ["wsgi.input"] = io.BytesIO(raw)
         request = json.loads(raw or b"{}")
         recipients = request.get("Destination", {}).get("ToAddresses", [])
-        if any(self._rejects(recipient) for recipient in recipients):
-            reason = "Email address is on the suppression list"
+        refusal = self._sandbox_refusal(environ, request) if self.ses_sandbox else None
+        if refusal is None and any(self._rejects(recipient) for recipient in recipients):
+            refusal = "Email address is on the suppression list"
+        if refusal is not None:
             with self._lock:
                 self.refused_emails.append(
                     RefusedEmail(
                         sender=request.get("FromEmailAddress", ""),
                         recipient=",".join(recipients),
                         subject=request.get("Content", {}).get("Simple", {}).get("Subject", {}).get("Data", ""),
-                        reason=f"MessageRejected: {reason}",
+                        reason=f"MessageRejected: {refusal}",
                     )
                 )
-            return _error(start_response, "400 Bad Request", "MessageRejected", reason)
+            return _error(start_response, "400 Bad Request", "MessageRejected", refusal)
         captured: dict[str, str] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:

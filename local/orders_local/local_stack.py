@@ -66,6 +66,9 @@ class StackOptions:
     database_url: str = field(default_factory=admin_url)
     # Functions run under debugpy for a debugger client to attach (workers runner only).
     debug: Sequence[DebugTarget] = ()
+    # SES as in a new account's sandbox: it sends only to verified addresses and domains (the
+    # sender's identity, and what `aws ses verify-email-identity` verifies), MessageRejected otherwise.
+    ses_sandbox: bool = False
 
 
 def function_base_environment(endpoint_url: str) -> dict[str, str]:
@@ -85,6 +88,7 @@ class LocalStack:
         self.pacing = Pacing(scale=self.options.time_scale)
         self.logs = LogBook(echo=self.options.echo_logs, pretty=self.options.pretty_logs, file=self.options.log_file)
         self.emulator = Emulator().start()
+        self.emulator.middleware.ses_sandbox = self.options.ses_sandbox
         self.endpoint_url = self.emulator.endpoint_url
         # The X-Ray daemon the worker processes send their segments to (in-process runs trace nothing).
         self.traces = TraceCollector()
@@ -92,6 +96,11 @@ class LocalStack:
         # Between the functions and the PostgreSQL server (the secret points at it): it can stall.
         self.database_proxy: PostgresProxy | None = None
         self.notices: list[str] = []
+        if self.options.ses_sandbox:
+            self.notices.append(
+                "SES is in its sandbox: it e-mails only verified identities (verify one with "
+                f"`aws ses verify-email-identity --email-address ADDRESS --endpoint-url {self.endpoint_url}`)."
+            )
         parameters = dict(self.options.parameters)
         if self.options.store == "postgres":
             parameters.update(self._start_database())

@@ -9,7 +9,7 @@ session, started from the template the `orders_*` options name and stopped at th
 
 Options (command line first, then the ini file; `pytest --help` lists them): `--orders-template`,
 `--orders-runner`, `--orders-store`, `--orders-parameter NAME=VALUE`, `--orders-time-scale`,
-`--orders-database-url`. A conftest.py may override `orders_stack_options` for anything else.
+`--orders-database-url`, `--orders-ses-sandbox`. A conftest.py may override `orders_stack_options` for anything else.
 
 The stack is imported only when a test uses it, so that every other pytest run of a project
 that installs this one starts as fast as before.
@@ -53,12 +53,17 @@ class Settings:
     parameters: Mapping[str, str] = field(default_factory=dict)
     time_scale: float = 1.0
     database_url: str | None = None
+    ses_sandbox: bool = False
 
     def stack_options(self) -> StackOptions:
         from orders_local.local_stack import StackOptions
 
         options = StackOptions(
-            runner=self.runner, store=self.store, parameters=dict(self.parameters), time_scale=self.time_scale
+            runner=self.runner,
+            store=self.store,
+            parameters=dict(self.parameters),
+            time_scale=self.time_scale,
+            ses_sandbox=self.ses_sandbox,
         )
         if self.template is not None:
             options.template = self.template
@@ -102,12 +107,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="PostgreSQL server to create the stack's database on, with --orders-store postgres "
         "(ini: orders_database_url; default $ORDERS_DATABASE_URL or the local server)",
     )
+    group.addoption(
+        "--orders-ses-sandbox",
+        action="store_true",
+        default=None,
+        help="SES as in a new account's sandbox: it e-mails only verified identities (ini: orders_ses_sandbox)",
+    )
     parser.addini("orders_template", "SAM template the orders_stack fixture runs, relative to the ini file", default="")
     parser.addini("orders_runner", f"how the functions run: {' or '.join(RUNNERS)}", default="")
     parser.addini("orders_store", f"where orders are stored: {' or '.join(STORES)}", default="")
     parser.addini("orders_parameters", "template parameter overrides, NAME=VALUE one a line", type="linelist")
     parser.addini("orders_time_scale", "factor for AWS's retry and visibility delays", default="")
     parser.addini("orders_database_url", "PostgreSQL server for --orders-store postgres", default="")
+    parser.addini(
+        "orders_ses_sandbox", "SES e-mails only verified identities (true or false)", type="bool", default=False
+    )
 
 
 def _setting(config: pytest.Config, name: str) -> str:
@@ -160,6 +174,7 @@ def settings_of(config: pytest.Config) -> Settings:
         parameters=_parameters(config),
         time_scale=time_scale,
         database_url=_setting(config, "orders_database_url") or None,
+        ses_sandbox=bool(config.getoption("orders_ses_sandbox") or config.getini("orders_ses_sandbox")),
     )
 
 
@@ -172,7 +187,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     template = settings.template or "the template `orders up` runs"
     return (
         f"orders-local: {template}, runner {settings.runner}, store {settings.store}, "
-        f"time scale {settings.time_scale:g}"
+        f"time scale {settings.time_scale:g}{', SES in its sandbox' if settings.ses_sandbox else ''}"
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from orders_local.dead_letters import failure_history, redrive
 from orders_local.demo import DemoReport, account
+from orders_local.ses_sandbox import accept_failing_recipients, refuse_failing_recipients
 from orders_local.emulator import Stall
 from orders_local.local_stack import LocalStack
 from orders_local.runtime.workers import WorkerRunner
@@ -120,7 +121,7 @@ def run_soak(
         # SES hangs on another, and its sender freezes until it overruns its timeout.
         Stall("ses:SendEmail", to(overrun_recipient), timeout + 2.0, freeze_the_sender),
     ]
-    middleware.rejected_domains.add(FAILING_RECIPIENT_DOMAIN)
+    refuse_failing_recipients(stack, plan)
     middleware.faults.rate = fault_rate
     middleware.faults.services = FAULT_SERVICES
 
@@ -262,7 +263,7 @@ def _check_dead_letters(stack: LocalStack, report: SoakReport) -> None:
 
 def _redrive_once_fixed(stack: LocalStack, report: SoakReport) -> None:
     middleware = stack.emulator.middleware
-    middleware.rejected_domains.clear()
+    accept_failing_recipients(stack, report.demo.plan)
     before = Counter(email.recipient for email in middleware.sent_emails)
     report.redriven = redrive(
         stack.client("sqs"),
