@@ -25,12 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orders_local.dead_letters import failure_history, redrive
-from orders_local.demo import DemoReport, account
-from orders_local.ses_sandbox import accept_failing_recipients, refuse_failing_recipients
+from orders_local.dead_letters import await_dead_letters, failure_history, redrive
+from orders_local.demo import DemoReport, account, expected_status
 from orders_local.emulator import Stall
 from orders_local.local_stack import LocalStack
 from orders_local.runtime.workers import WorkerRunner
+from orders_local.ses_sandbox import accept_failing_recipients, refuse_failing_recipients
 from orders_local.sources.rules import RuleInvoker
 from orders_local.sources.schedules import Scheduler
 from orders_local.sources.sqs import SqsPoller
@@ -147,11 +147,12 @@ def run_soak(
     result = run_workload(stack.api_client, plan, clients=clients, progress=counted)
     if hangs.ident:
         hangs.join()
-    drained = stack.wait_until_idle(timeout=drain_timeout, settle=3.0)
+    unsettled = _await_dead_letters(stack, DemoReport(plan, result), timeout=drain_timeout)
     # The kill happens when the stalled e-mail comes up, often after the last request.
     report = SoakReport(
-        DemoReport(plan, result, drained=drained), killed_worker=killed[0] if killed else None, faults=outages
+        DemoReport(plan, result, drained=not unsettled), killed_worker=killed[0] if killed else None, faults=outages
     )
+    report.problems.extend(unsettled)
     middleware.faults.rate = 0.0
     report.demo.problems.extend(result.problems)
     account(stack, report.demo)
@@ -235,6 +236,28 @@ def _timeouts_holding(stack: LocalStack, recipient: str) -> tuple[int, int]:
     events = stack.runner.stats()["SendNotificationFunction"].timed_out_events
     holding = sum(recipient in json.dumps(event) for event in events)
     return holding, len(events) - holding
+
+
+def _await_dead_letters(stack: LocalStack, demo: DemoReport, *, timeout: float) -> list[str]:
+    """Wait until the pipeline is idle and the notification of every order whose recipient SES
+    refuses is in the dead-letter queue; at the timeout, what is missing and where it stands.
+
+    Each is named as the service names a notification: its order and the order's final status."""
+    urls = stack.resources.queue_urls
+    refused = {
+        f"{order_id}:{expected_status(order_id, demo)}"
+        for order_id, planned in demo.result.accepted.items()
+        if planned.failing_recipient
+    }
+    return await_dead_letters(
+        stack.client("sqs"),
+        urls["NotificationDeadLetterQueue"],
+        refused,
+        queues={"NotificationQueue": urls["NotificationQueue"]},
+        timeout=timeout,
+        settle=3.0,
+        busy=stack.in_flight,
+    )
 
 
 def _check_dead_letters(stack: LocalStack, report: SoakReport) -> None:
