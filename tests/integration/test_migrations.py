@@ -29,7 +29,8 @@ from order_service.adapters.postgres.migrate import (
     migrations,
 )
 from order_service.adapters.postgres.orders import PostgresOrderRepository
-from order_service.models.order import LineItem, Order, OrderStatus
+from order_service.models.order import Order, OrderStatus
+from tests.builders import a_pending_order
 
 Admin = psycopg.Connection[tuple[object, ...]]
 # The service's writes give up at their statement timeout; a migration statement waiting for
@@ -86,18 +87,7 @@ def admin(url: str) -> Admin:
 
 
 def an_order() -> Order:
-    now = datetime.now(UTC)
-    return Order(
-        order_id=str(uuid.uuid4()),
-        customer_id="c-migrations",
-        customer_email="writer@example.com",
-        currency="EUR",
-        items=(LineItem(sku="A", quantity=1, unit_price_minor=100),),
-        total_minor=100,
-        status=OrderStatus.PENDING,
-        created_at=now,
-        updated_at=now,
-    )
+    return a_pending_order(customer_id="c-migrations", customer_email="writer@example.com")
 
 
 @dataclass

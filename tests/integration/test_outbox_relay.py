@@ -4,7 +4,6 @@ each run keeps what it published, and no change is published by two relays."""
 
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,10 +17,11 @@ from order_service.adapters import time_budget
 from order_service.adapters.postgres.database import Database, connect
 from order_service.adapters.postgres.orders import PostgresOrderRepository, PostgresOutbox
 from order_service.models.events import Notification, OrderPlaced
-from order_service.models.order import LineItem, Order, OrderStatus
+from order_service.models.order import Order
 from order_service.ports import RelayedBatch, StoreUnavailableError
 from order_service.services.announcements import relay_changes
 from order_service.settings import DatabaseSettings, RelaySettings
+from tests.builders import a_pending_order
 
 # The limits a deployed relay has: a statement timeout, and a watchdog that ends any unit of
 # work after connect + statement timeout + margin (6 s by default).
@@ -36,17 +36,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def an_order() -> Order:
-    return Order(
-        order_id=str(uuid.uuid4()),
-        customer_id="c-relay",
-        customer_email="relay@example.com",
-        currency="EUR",
-        items=(LineItem(sku="A", quantity=1, unit_price_minor=100),),
-        total_minor=100,
-        status=OrderStatus.PENDING,
-        created_at=T0,
-        updated_at=T0,
-    )
+    return a_pending_order(customer_id="c-relay", customer_email="relay@example.com", at=T0)
 
 
 @dataclass

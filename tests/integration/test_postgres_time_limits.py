@@ -22,9 +22,10 @@ from order_service.adapters import time_budget
 from order_service.adapters.postgres.credentials import database_from_settings
 from order_service.adapters.postgres.database import Database, connect
 from order_service.adapters.postgres.orders import PostgresOrderRepository
-from order_service.models.order import LineItem, Order, OrderStatus
+from order_service.models.order import Order
 from order_service.ports import StoreUnavailableError
 from order_service.settings import ApiSettings
+from tests.builders import a_pending_order
 
 STATEMENT_TIMEOUT_MS = 1000
 # Connecting (2 s), a statement (1 s), the watchdog's margin (1 s).
@@ -35,17 +36,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def an_order() -> Order:
-    return Order(
-        order_id=str(uuid.uuid4()),
-        customer_id="c-limits",
-        customer_email="limits@example.com",
-        currency="EUR",
-        items=(LineItem(sku="A", quantity=1, unit_price_minor=100),),
-        total_minor=100,
-        status=OrderStatus.PENDING,
-        created_at=T0,
-        updated_at=T0,
-    )
+    return a_pending_order(customer_id="c-limits", customer_email="limits@example.com", at=T0)
 
 
 def database_at(

@@ -17,26 +17,17 @@ from orders_local.postgres import LocalDatabase
 from order_service.adapters.postgres.database import Database, connect
 from order_service.adapters.postgres.migrate import DEFAULT_LOCK_TIMEOUT_MS
 from order_service.adapters.postgres.orders import PostgresOrderRepository, PostgresOutbox
-from order_service.models.order import LineItem, Order, OrderStatus
+from order_service.models.order import Order, OrderStatus
 from order_service.ports import StoreUnavailableError
 from order_service.settings import DatabaseSettings
+from tests.builders import a_pending_order
 
 SSL_REQUEST = struct.pack("!II", 8, 80877103)
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def an_order(customer: str = "c-rds") -> Order:
-    return Order(
-        order_id=str(uuid.uuid4()),
-        customer_id=customer,
-        customer_email="rds@example.com",
-        currency="EUR",
-        items=(LineItem(sku="A", quantity=1, unit_price_minor=100),),
-        total_minor=100,
-        status=OrderStatus.PENDING,
-        created_at=T0,
-        updated_at=T0,
-    )
+    return a_pending_order(customer_id=customer, customer_email="rds@example.com", at=T0)
 
 
 def startup_message(**parameters: str) -> bytes:

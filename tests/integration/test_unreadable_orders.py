@@ -18,9 +18,10 @@ from order_service.adapters.dynamodb_items import order_key, to_item
 from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
 from order_service.adapters.postgres.database import Database, connect
 from order_service.adapters.postgres.orders import PostgresOrderRepository
-from order_service.models.order import LineItem, Order, OrderStatus
+from order_service.models.order import Order
 from order_service.ports import OrderRepository, UnreadableOrder
 from order_service.services.stalled_orders import reannounce_stalled_orders
+from tests.builders import a_pending_order
 from tests.events import api_request
 from tests.fakes import RecordingPublisher
 from tests.integration.conftest import ApiAnswer, eventually
@@ -35,17 +36,7 @@ BAD_SKU = f"-{CUSTOMER_EMAIL}"
 
 
 def an_order(customer_id: str, placed_at: datetime) -> Order:
-    return Order(
-        order_id=str(uuid.uuid4()),
-        customer_id=customer_id,
-        customer_email=CUSTOMER_EMAIL,
-        currency="EUR",
-        items=(LineItem(sku="A", quantity=1, unit_price_minor=700),),
-        total_minor=700,
-        status=OrderStatus.PENDING,
-        created_at=placed_at,
-        updated_at=placed_at,
-    )
+    return a_pending_order(customer_id=customer_id, customer_email=CUSTOMER_EMAIL, at=placed_at, unit_price_minor=700)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from order_service.adapters.page_tokens import (
     postgres_position,
 )
 from order_service.models.bounds import ID_MAX_LENGTH, PAGE_TOKEN_MAX_LENGTH
-from order_service.models.order import LineItem, Order, OrderStatus
+from order_service.models.order import Order
 from order_service.ports import InvalidPageTokenError
+from tests.builders import a_pending_order
 
 CUSTOMER_INDEX_KEY = ("PK", "SK", "GSI1PK", "GSI1SK")
 ORDER_ID = re.compile(rf"[A-Za-z0-9-]{{1,{ID_MAX_LENGTH}}}")
@@ -31,17 +32,7 @@ MOMENTS = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9998, 
 
 
 def an_order(order_id: str, customer_id: str, created_at: datetime) -> Order:
-    return Order(
-        order_id=order_id,
-        customer_id=customer_id,
-        customer_email="buyer@example.com",
-        currency="EUR",
-        items=(LineItem(sku="A", quantity=1, unit_price_minor=100),),
-        total_minor=100,
-        status=OrderStatus.PENDING,
-        created_at=created_at,
-        updated_at=created_at,
-    )
+    return a_pending_order(order_id=order_id, customer_id=customer_id, at=created_at)
 
 
 def last_evaluated_key(order: Order) -> dict[str, Any]:
