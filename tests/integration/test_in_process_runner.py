@@ -2,6 +2,7 @@
 
 import io
 import json
+import sys
 import threading
 
 import pytest
@@ -54,3 +55,30 @@ def test_overlapping_invocations_in_two_threads_print_each_to_its_own_stream(
 
     assert (first.getvalue(), second.getvalue()) == ("first\n", "second\n")
     assert capsys.readouterr().out == "not an invocation's\n"
+
+
+def test_while_an_invocation_runs_another_thread_sees_a_stdout_that_answers_as_the_real_one() -> None:
+    # Given an invocation routing its prints, so sys.stdout is the router
+    router = StdoutRouter()
+    routed, started, finish = io.StringIO(), threading.Event(), threading.Event()
+
+    def invocation() -> None:
+        with router.routing(routed):
+            started.set()
+            finish.wait(5)
+
+    worker = threading.Thread(target=invocation)
+    worker.start()
+    started.wait(5)
+    try:
+        # When another thread asks what a terminal reporter asks of sys.stdout
+        seen = sys.stdout
+        answers = (seen.isatty(), seen.encoding)
+        replaced = router._replaced
+    finally:
+        finish.set()
+        worker.join(5)
+
+    # Then it is the router, answering as the stdout it replaced
+    assert seen is router
+    assert answers == (replaced.isatty(), replaced.encoding)

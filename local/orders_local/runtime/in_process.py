@@ -57,6 +57,13 @@ class StdoutRouter:
         target: TextIO = getattr(self._local, "stream", None) or self._replaced
         target.flush()
 
+    def __getattr__(self, name: str) -> Any:
+        # Whatever else a caller asks of sys.stdout (isatty, encoding, fileno: pytest's terminal
+        # reporter, a Rich console) is the answer of the stream this thread writes to.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(getattr(self._local, "stream", None) or self._replaced, name)
+
     @contextlib.contextmanager
     def routing(self, stream: TextIO) -> Iterator[None]:
         with self._lock:
