@@ -23,6 +23,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from orders_local.atomic_moto import make_moto_atomic
+from orders_local.ses_addresses import judge_ses_addresses_alike_on_every_python
 from orders_local.ses_sandbox import rejection_message, unverified, verified_identities
 
 StartResponse = Callable[..., Any]
@@ -387,6 +388,7 @@ class Emulator:
     def __init__(self, port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         make_moto_atomic()
+        judge_ses_addresses_alike_on_every_python()
         self.middleware = EmulatorMiddleware(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", port, self.middleware, threaded=True, request_handler=_QuietRequestHandler
