@@ -18,6 +18,9 @@ from orders_local.pytest_plugin import OrdersFaults, OrdersWait
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 CHROMIUM = os.environ.get("ORDERS_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+# How long a view may take to show what the pipeline did: seconds on a quiet laptop, more on a
+# two-core CI machine whose other test worker runs a soak (Playwright's default is 5 s).
+PIPELINE_MS = 30_000
 
 
 def order(email: str) -> dict[str, object]:
@@ -69,10 +72,10 @@ def test_an_orders_timeline_fills_in_live_through_to_its_email_which_the_mailbox
     order_id = placed.body["order_id"]
 
     row = page.locator(f'tr[data-order="{order_id}"]')
-    expect(row).to_be_visible()
+    expect(row).to_be_visible(timeout=PIPELINE_MS)
     row.get_by_role("link").click()
     timeline = page.locator("#timeline")
-    expect(timeline.locator('[data-function="SendNotificationFunction"]')).to_be_visible()
+    expect(timeline.locator('[data-function="SendNotificationFunction"]')).to_be_visible(timeout=PIPELINE_MS)
     functions = timeline.locator(".invocation .function").all_inner_texts()
     assert functions[:3] == ["ApiFunction", "AnnounceOrderChangesFunction", "ProcessOrderFunction"]
     expect(timeline.locator(".call").filter(has_text="dynamodb · PutItem").first).to_be_visible()
@@ -82,7 +85,7 @@ def test_an_orders_timeline_fills_in_live_through_to_its_email_which_the_mailbox
     page.locator("#nav-mailbox").click()
     mail = page.locator("#sent .mail").filter(has_text=email)
     mail.locator("summary").click()
-    expect(mail.locator(".body")).to_contain_text(order_id)
+    expect(mail.locator(".body")).to_contain_text(order_id, timeout=PIPELINE_MS)
 
     page.locator("#nav-functions").click()
     api_row = page.locator('#functions tr[data-function="ApiFunction"]')
@@ -90,7 +93,7 @@ def test_an_orders_timeline_fills_in_live_through_to_its_email_which_the_mailbox
     assert int(api_row.locator("td").nth(1).inner_text()) >= 1
     expect(page.locator("#live")).to_have_class("on")
     another = orders_api.request("POST", "/orders", order(email)).body["order_id"]
-    expect(page.locator("#tail .line").filter(has_text=another).first).to_be_visible(timeout=30_000)
+    expect(page.locator("#tail .line").filter(has_text=another).first).to_be_visible(timeout=PIPELINE_MS)
 
 
 def test_a_dead_lettered_notification_is_shown_with_its_failure_and_redriven_by_the_button(
@@ -104,7 +107,7 @@ def test_a_dead_lettered_notification_is_shown_with_its_failure_and_redriven_by_
         expect(letters).to_have_count(1, timeout=90_000)
         expect(letters).to_contain_text("last failure:")
         page.locator("#nav-mailbox").click()
-        expect(page.locator("#refused .mail").filter(has_text=email).first).to_be_visible()
+        expect(page.locator("#refused .mail").filter(has_text=email).first).to_be_visible(timeout=PIPELINE_MS)
         page.locator("#nav-queues").click()
 
     page.locator('button.redrive[data-queue="NotificationDeadLetterQueue"]').click()
