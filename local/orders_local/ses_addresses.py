@@ -14,7 +14,6 @@ import moto.ses.models
 
 # The name moto's SES backend calls; a private helper of moto, so set by name.
 _MOTOS_CHECK = "is_valid_address"
-_PATCHED = "_orders_local_lenient"
 
 
 def missing_domain(address: str) -> str | None:
@@ -30,8 +29,5 @@ def missing_domain(address: str) -> str | None:
 
 
 def judge_ses_addresses_alike_on_every_python() -> None:
-    """Put the lenient check where moto's SES backend looks it up, once per process."""
-    if getattr(getattr(moto.ses.models, _MOTOS_CHECK), _PATCHED, False):
-        return
-    setattr(missing_domain, _PATCHED, True)
+    """Put the lenient check where moto's SES backend looks it up (again is harmless)."""
     setattr(moto.ses.models, _MOTOS_CHECK, missing_domain)
