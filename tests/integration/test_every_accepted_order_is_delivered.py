@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, assume, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from orders_local.local_stack import LocalStack, StackOptions, StoreKind
 
@@ -23,7 +23,6 @@ from order_service.models.bounds import (
     AMOUNT_INTEGER_DIGITS,
     EMAIL_DOMAIN_LABEL_MAX_LENGTH,
     EMAIL_LOCAL_PART_MAX_LENGTH,
-    EMAIL_MAX_LENGTH,
     ID_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,
     MAX_ITEMS_PER_ORDER,
@@ -32,6 +31,7 @@ from order_service.models.bounds import (
 )
 from order_service.models.currencies import minor_unit_exponent
 from order_service.models.money import format_minor_units
+from tests.strategies import WORD, addresses, text_of
 
 # Supported with the largest total the bounds allow (so the extremes complete), plus EUR with
 # a real limit (so some are rejected over it); any other currency is rejected as unsupported.
@@ -61,46 +61,6 @@ def pipeline(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
         yield stack
 
 
-def _text(alphabet: str, low: int, high: int) -> st.SearchStrategy[str]:
-    """Strings of the alphabet, with both extreme lengths drawn often."""
-    return st.one_of(
-        st.text(alphabet, min_size=low, max_size=low),
-        st.text(alphabet, min_size=high, max_size=high),
-        st.text(alphabet, min_size=low, max_size=high),
-    )
-
-
-_WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_ATEXT = _WORD + "!#$%&'*+/=?^_`{|}~-"
-_QTEXT = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) not in '"\\@')
-
-
-@st.composite
-def local_parts(draw: st.DrawFn) -> str:
-    """RFC 5321 local parts: a dot-atom, or a quoted string (with quoted pairs), up to 64 characters."""
-    if draw(st.booleans()):
-        atoms = draw(st.lists(_text(_ATEXT, 1, 20), min_size=1, max_size=4))
-        local = ".".join(atoms)
-    else:
-        pieces = draw(
-            st.lists(st.sampled_from(list(_QTEXT)) | st.sampled_from(['\\"', "\\\\"]), min_size=1, max_size=31)
-        )
-        local = '"' + "".join(pieces) + '"'
-    if draw(st.booleans()):  # the longest local part
-        local = (local * EMAIL_LOCAL_PART_MAX_LENGTH)[:EMAIL_LOCAL_PART_MAX_LENGTH] if local[0] != '"' else local
-    assume(len(local) <= EMAIL_LOCAL_PART_MAX_LENGTH and not local.endswith("."))
-    return local
-
-
-@st.composite
-def addresses(draw: st.DrawFn) -> str:
-    local = draw(local_parts())
-    labels = draw(st.lists(_text(_WORD + "-", 1, EMAIL_DOMAIN_LABEL_MAX_LENGTH), min_size=2, max_size=3))
-    address = f"{local}@{'.'.join(labels)}"
-    assume(len(address) <= EMAIL_MAX_LENGTH)
-    return address
-
-
 @st.composite
 def prices(draw: st.DrawFn, currency: str) -> str:
     digits = draw(st.sampled_from([1, AMOUNT_INTEGER_DIGITS]) | st.integers(1, AMOUNT_INTEGER_DIGITS))
@@ -117,14 +77,14 @@ def orders(draw: st.DrawFn) -> dict[str, Any]:
     count = draw(st.sampled_from([1, MAX_ITEMS_PER_ORDER]) | st.integers(1, MAX_ITEMS_PER_ORDER))
     items = [
         {
-            "sku": draw(st.sampled_from("ABZ09")) + draw(_text(_WORD + "._-", 0, ID_MAX_LENGTH - 1)),
+            "sku": draw(st.sampled_from("ABZ09")) + draw(text_of(WORD + "._-", 0, ID_MAX_LENGTH - 1)),
             "quantity": draw(st.sampled_from([1, MAX_QUANTITY]) | st.integers(1, MAX_QUANTITY)),
             "unit_price": draw(prices(currency)),
         }
         for _ in range(count)
     ]
     return {
-        "customer_id": draw(_text(_WORD + "_-", 1, ID_MAX_LENGTH)),
+        "customer_id": draw(text_of(WORD + "_-", 1, ID_MAX_LENGTH)),
         "customer_email": draw(addresses()),
         "currency": currency,
         "items": items,
@@ -135,7 +95,7 @@ def orders(draw: st.DrawFn) -> dict[str, Any]:
 def idempotency_keys(draw: st.DrawFn) -> str:
     """Up to the longest key, each unique: a key reused with another order is (rightly) a 422."""
     printable = "".join(chr(code) for code in range(0x21, 0x7F))
-    return uuid.uuid4().hex + draw(_text(printable, 0, IDEMPOTENCY_KEY_MAX_LENGTH - 32))
+    return uuid.uuid4().hex + draw(text_of(printable, 0, IDEMPOTENCY_KEY_MAX_LENGTH - 32))
 
 
 def total_minor(body: dict[str, Any]) -> int:
