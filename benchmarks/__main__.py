@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orders_local.local_stack import LocalStack, StackOptions
+from samlocal.local_stack import LocalStack, StackOptions
 
 from benchmarks import cold_start, deployed, import_profile, memory, reload, throughput, warm
 from benchmarks.cold_start import FUNCTIONS, WITHOUT_BYTECODE, Layout

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from orders_local.local_stack import LocalStack, function_base_environment
-from orders_local.logs import LogBook
-from orders_local.runtime.workers import Worker, xray_daemon_environment
-from orders_local.template import FunctionSpec
+from samlocal.local_stack import LocalStack, function_base_environment
+from samlocal.logs import LogBook
+from samlocal.runtime.workers import Worker, xray_daemon_environment
+from samlocal.template import FunctionSpec
 
 from benchmarks import events
 from order_service.adapters.dynamodb_items import to_item

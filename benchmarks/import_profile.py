@@ -7,7 +7,7 @@ import statistics
 import subprocess
 from collections import defaultdict
 
-from orders_local.local_stack import LocalStack, function_base_environment
+from samlocal.local_stack import LocalStack, function_base_environment
 
 from benchmarks.cold_start import Layout, Subject, subjects
 

@@ -4,9 +4,9 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from orders_local.local_stack import LocalStack, function_base_environment
-from orders_local.logs import LogBook
-from orders_local.runtime.workers import Worker
+from samlocal.local_stack import LocalStack, function_base_environment
+from samlocal.logs import LogBook
+from samlocal.runtime.workers import Worker
 
 from benchmarks.cold_start import Layout, subjects
 

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, StackOptions
-from orders_local.reload import CodeReloader
-from orders_local.runtime.workers import WorkerRunner
+from samlocal.local_stack import DEFAULT_TEMPLATE, LocalStack, StackOptions
+from samlocal.reload import CodeReloader
+from samlocal.runtime.workers import WorkerRunner
 
 _MISSING = 'super().__init__(f"order {order_id} does not exist")'
 

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from orders_local.console.server import WebConsole
-from orders_local.local_stack import LocalStack, StackOptions
+from samlocal.console.server import WebConsole
+from samlocal.local_stack import LocalStack, StackOptions
 
 
 @dataclass

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
-from orders_local.pg_proxy import PostgresProxy
 from orders_local.postgres import DEFAULT_ADMIN_URL, LocalDatabase
+from samlocal.pg_proxy import PostgresProxy
 
 # A shared, noisy 2-core machine: timing-based health checks and deadlines would flake.
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])

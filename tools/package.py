@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from orders_local.yaml_loader import CloudFormationLoader
+from samlocal.yaml_loader import CloudFormationLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "src" / "requirements.txt"

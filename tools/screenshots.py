@@ -12,10 +12,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from orders_local.console.server import WebConsole
 from orders_local.demo import run_demo
-from orders_local.local_stack import LocalStack, StackOptions
 from playwright.sync_api import Page, sync_playwright
+from samlocal.console.server import WebConsole
+from samlocal.local_stack import LocalStack, StackOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1280, 800

@@ -14,27 +14,27 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from samlocal.calls import InvalidBodyError, answer_lines, parse_headers, read_body
+from samlocal.calls import call as call_api
+from samlocal.console.server import WebConsole
+from samlocal.dead_letters import failure_reasons, peek, redrive, source_queue_of
+from samlocal.events import event_lines, events_of
+from samlocal.intrinsics import UnsupportedConstructError
+from samlocal.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, StackOptions, StoreKind
+from samlocal.logs import LOG_STYLES, LogStyle
+from samlocal.not_emulated import summary as not_emulated_summary
+from samlocal.provision import aws_client
+from samlocal.reload import CodeReloader
+from samlocal.runtime.debugging import DEBUG_HOST, DebugTarget, launch_configuration, parse_debug_targets
+from samlocal.runtime.workers import WorkerRunner
+from samlocal.samconfig import SamConfigError, config_file_for, parameter_overrides
+from samlocal.state import LOG_FILE, StackState
 
-from orders_local.calls import InvalidBodyError, answer_lines, parse_headers, read_body
-from orders_local.calls import call as call_api
-from orders_local.console.server import WebConsole
-from orders_local.dead_letters import failure_reasons, peek, redrive, source_queue_of
 from orders_local.demo import DemoReport, run_demo
-from orders_local.events import event_lines, events_of
-from orders_local.intrinsics import UnsupportedConstructError
-from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, StackOptions, StoreKind
-from orders_local.logs import LOG_STYLES, LogStyle
-from orders_local.not_emulated import summary as not_emulated_summary
 from orders_local.postgres import ServerUnavailableError
-from orders_local.provision import aws_client
-from orders_local.reload import CodeReloader
 from orders_local.remote import RefusedError, connect
 from orders_local.remote_soak import as_json, report_tables, run_remote_soak
-from orders_local.runtime.debugging import DEBUG_HOST, DebugTarget, launch_configuration, parse_debug_targets
-from orders_local.runtime.workers import WorkerRunner
-from orders_local.samconfig import SamConfigError, config_file_for, parameter_overrides
 from orders_local.soak import SoakReport, run_soak
-from orders_local.state import LOG_FILE, StackState
 
 app = typer.Typer(help="Run the order service locally: no Docker, no AWS account, no network.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and redrive dead-letter queues of a running `orders up`.", no_args_is_help=True)

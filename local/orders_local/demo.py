@@ -9,9 +9,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from orders_local.dead_letters import peek
-from orders_local.local_stack import LocalStack
-from orders_local.ses_sandbox import refuse_failing_recipients
+from samlocal.dead_letters import peek
+from samlocal.local_stack import LocalStack
+from samlocal.ses_sandbox import refuse_failing_recipients
+
 from orders_local.workload import WorkloadPlan, WorkloadResult, plan_workload, run_workload
 
 _ORDER_ID = re.compile(r"order ([0-9a-f-]{36})")

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 if TYPE_CHECKING:
-    from orders_local.dead_letters import DeadLetter
-    from orders_local.emulator import EmulatorMiddleware, SentEmail
-    from orders_local.http_client import HttpAnswer, JsonClient
-    from orders_local.local_stack import LocalStack, RunnerKind, StackOptions, StoreKind
+    from samlocal.dead_letters import DeadLetter
+    from samlocal.emulator import EmulatorMiddleware, SentEmail
+    from samlocal.http_client import HttpAnswer, JsonClient
+    from samlocal.local_stack import LocalStack, RunnerKind, StackOptions, StoreKind
 
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ class Settings:
     ses_sandbox: bool = False
 
     def stack_options(self) -> StackOptions:
-        from orders_local.local_stack import StackOptions
+        from samlocal.local_stack import StackOptions
 
         options = StackOptions(
             runner=self.runner,
@@ -262,7 +262,7 @@ class OrdersQueues:
 
     def messages(self, logical_id: str, limit: int = 100) -> list[DeadLetter]:
         """What the queue holds: each message received and made visible again at once."""
-        from orders_local.dead_letters import peek
+        from samlocal.dead_letters import peek
 
         return peek(self._sqs, self._resources.queue_url(logical_id), limit)
 
@@ -291,7 +291,7 @@ class OrdersQueues:
 
     def redrive(self, logical_id: str) -> int:
         """Move the messages of queue `logical_id`'s dead-letter queue back to it; how many moved."""
-        from orders_local.dead_letters import redrive
+        from samlocal.dead_letters import redrive
 
         dead = self._resources.queue_url(self.dead_letter_queue(logical_id))
         return redrive(self._sqs, dead, self._resources.queue_url(logical_id))
@@ -355,7 +355,7 @@ class OrdersFaults:
     ) -> Fault:
         """Hold the calls to `"service:Operation"` whose JSON body `matches`, for `seconds` from the
         first one, then answer them 503 without forwarding them."""
-        from orders_local.emulator import Stall
+        from samlocal.emulator import Stall
 
         stall = Stall(operation, matches or (lambda _body: True), seconds)
         self._middleware.stalls.append(stall)
@@ -377,7 +377,7 @@ class OrdersFaults:
     def error_rate(self, rate: float, *, services: frozenset[str] | None = None, seed: int | None = None) -> Fault:
         """Answer a share `rate` of the calls to `services` with a throttle or a 5xx, half each:
         what the SDK's retries absorb."""
-        from orders_local.emulator import FaultPlan
+        from samlocal.emulator import FaultPlan
 
         before = self._middleware.faults
         plan = FaultPlan(rate=rate, seed=seed)
@@ -512,8 +512,8 @@ def orders_stack_options(pytestconfig: pytest.Config) -> StackOptions:
 
 @pytest.fixture(scope="session")
 def orders_stack(orders_stack_options: StackOptions) -> Iterator[LocalStack]:
-    """The local stack (orders_local.local_stack.LocalStack), one for the session, stopped at its end."""
-    from orders_local.local_stack import LocalStack
+    """The local stack (samlocal.local_stack.LocalStack), one for the session, stopped at its end."""
+    from samlocal.local_stack import LocalStack
 
     with LocalStack(orders_stack_options) as stack:
         yield stack

@@ -21,8 +21,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
-
-from orders_local.http_client import JsonClient
+from samlocal.http_client import JsonClient
 
 SERVICE = "execute-api"
 # The outputs the accounting reads, and what for. A stack deployed before one was declared in

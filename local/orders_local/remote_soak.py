@@ -44,8 +44,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rich.table import Table
+from samlocal.dead_letters import peek, queue_depth
 
-from orders_local.dead_letters import peek, queue_depth
 from orders_local.remote import DeployedStack
 from orders_local.workload import (
     ApiClient,

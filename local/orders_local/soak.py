@@ -25,16 +25,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orders_local.dead_letters import await_dead_letters, failure_history, redrive
+from samlocal.dead_letters import await_dead_letters, failure_history, redrive
+from samlocal.emulator import Stall
+from samlocal.local_stack import LocalStack
+from samlocal.runtime.workers import WorkerRunner
+from samlocal.ses_sandbox import accept_failing_recipients, refuse_failing_recipients
+from samlocal.sources.rules import RuleInvoker
+from samlocal.sources.schedules import Scheduler
+from samlocal.sources.sqs import SqsPoller
+from samlocal.sources.streams import StreamPoller
+
 from orders_local.demo import DemoReport, account, expected_status
-from orders_local.emulator import Stall
-from orders_local.local_stack import LocalStack
-from orders_local.runtime.workers import WorkerRunner
-from orders_local.ses_sandbox import accept_failing_recipients, refuse_failing_recipients
-from orders_local.sources.rules import RuleInvoker
-from orders_local.sources.schedules import Scheduler
-from orders_local.sources.sqs import SqsPoller
-from orders_local.sources.streams import StreamPoller
 from orders_local.workload import FAILING_RECIPIENT_DOMAIN, plan_workload, run_workload
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

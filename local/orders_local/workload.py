@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from orders_local.http_client import HttpAnswer
+from samlocal.http_client import HttpAnswer
 
 FAILING_RECIPIENT_DOMAIN = "bounces.example.com"
 # A good client retries a 503 that carries a Retry-After: the same request (the same

@@ -11,11 +11,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from orders_local.console.server import WebConsole
-from orders_local.http_client import JsonClient
-from orders_local.local_stack import LocalStack
 from orders_local.pytest_plugin import OrdersFaults, OrdersWait
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from samlocal.console.server import WebConsole
+from samlocal.http_client import JsonClient
+from samlocal.local_stack import LocalStack
 
 CHROMIUM = os.environ.get("ORDERS_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 # How long a view may take to show what the pipeline did: seconds on a quiet laptop, more on a

@@ -2,10 +2,10 @@
 
 import json
 
-from orders_local.console.model import timeline
-from orders_local.console.server import compact
-from orders_local.logs import LogLine
-from orders_local.traces import TraceDocument
+from samlocal.console.model import timeline
+from samlocal.console.server import compact
+from samlocal.logs import LogLine
+from samlocal.traces import TraceDocument
 
 REQUEST = "cd0e10b2-935d-4c5e-a548-124d242330e0"
 OTHER = "4ce6a369-0c74-403f-817e-23d768e144ac"

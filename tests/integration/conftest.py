@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from orders_local.local_stack import LocalStack, StackOptions
+from samlocal.local_stack import LocalStack, StackOptions
 
 
 @dataclass(frozen=True)

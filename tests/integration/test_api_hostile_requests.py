@@ -17,9 +17,9 @@ import pytest
 import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from orders_local import sigv4
-from orders_local.local_stack import LocalStack, StackOptions, StoreKind
-from orders_local.sources.api_gateway import MAX_BODY_BYTES
+from samlocal import sigv4
+from samlocal.local_stack import LocalStack, StackOptions, StoreKind
+from samlocal.sources.api_gateway import MAX_BODY_BYTES
 
 from order_service.models.bounds import ID_MAX_LENGTH, PAGE_TOKEN_MAX_LENGTH
 from tests.builders import order_body

@@ -2,7 +2,7 @@
 
 import uuid
 
-from orders_local.local_stack import LocalStack
+from samlocal.local_stack import LocalStack
 
 from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
 from tests.integration.test_order_repository_contract import an_order

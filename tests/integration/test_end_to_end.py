@@ -5,7 +5,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from orders_local.local_stack import LocalStack
+from samlocal.local_stack import LocalStack
 
 from tests.builders import order_body
 

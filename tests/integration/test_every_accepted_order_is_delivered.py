@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from orders_local.local_stack import LocalStack, StackOptions, StoreKind
+from samlocal.local_stack import LocalStack, StackOptions, StoreKind
 
 from order_service.models.bounds import (
     AMOUNT_INTEGER_DIGITS,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from botocore.exceptions import ClientError
-from orders_local.local_stack import LocalStack
+from samlocal.local_stack import LocalStack
 
 from order_service.adapters import time_budget
 from order_service.adapters.aws_clients import dynamodb_client

@@ -6,8 +6,8 @@ import sys
 import threading
 
 import pytest
-from orders_local.local_stack import LocalStack
-from orders_local.runtime.in_process import StdoutRouter
+from samlocal.local_stack import LocalStack
+from samlocal.runtime.in_process import StdoutRouter
 
 from tests.events import order_placed
 

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from orders_local.local_stack import LocalStack
+from samlocal.local_stack import LocalStack
 
 from order_service.adapters.eventbridge_publisher import EventBridgePublisher
 from order_service.adapters.ses_mailer import SesMailer

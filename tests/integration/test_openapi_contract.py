@@ -13,8 +13,8 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from orders_local import sigv4
-from orders_local.local_stack import LocalStack
+from samlocal import sigv4
+from samlocal.local_stack import LocalStack
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (

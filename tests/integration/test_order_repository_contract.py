@@ -9,8 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from orders_local.local_stack import LocalStack
 from orders_local.postgres import LocalDatabase
+from samlocal.local_stack import LocalStack
 
 from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
 from order_service.adapters.postgres.database import Database, connect

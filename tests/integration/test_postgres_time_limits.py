@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from orders_local.local_stack import LocalStack
-from orders_local.pg_proxy import PostgresProxy
 from orders_local.postgres import LocalDatabase
+from samlocal.local_stack import LocalStack
+from samlocal.pg_proxy import PostgresProxy
 
 from order_service.adapters import time_budget
 from order_service.adapters.postgres.credentials import database_from_settings

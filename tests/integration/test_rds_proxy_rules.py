@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from orders_local.pg_proxy import OPTIONS_REFUSED, PostgresProxy
 from orders_local.postgres import LocalDatabase
+from samlocal.pg_proxy import OPTIONS_REFUSED, PostgresProxy
 
 from order_service.adapters.postgres.database import Database, connect
 from order_service.adapters.postgres.migrate import DEFAULT_LOCK_TIMEOUT_MS

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from orders_local.local_stack import LocalStack, StackOptions
+from samlocal.local_stack import LocalStack, StackOptions
 
 from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
 from order_service.adapters.postgres.database import Database, connect

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orders_local.local_stack import LocalStack
+from samlocal.local_stack import LocalStack
 
 from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
 from order_service.models.order import LineItem, Order, OrderStatus

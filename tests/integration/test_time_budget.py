@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
-from orders_local.local_stack import LocalStack
+from samlocal.local_stack import LocalStack
 
 from order_service.adapters import time_budget
 from order_service.adapters.aws_clients import dynamodb_client

@@ -11,8 +11,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from orders_local.local_stack import LocalStack
 from orders_local.postgres import LocalDatabase
+from samlocal.local_stack import LocalStack
 
 from order_service.adapters.dynamodb_items import order_key, to_item
 from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository

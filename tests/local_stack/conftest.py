@@ -5,7 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from orders_local.local_stack import LocalStack, StackOptions
+from samlocal.local_stack import LocalStack, StackOptions
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixture_app" / "template.yaml"
 # The service's template in worker processes over DynamoDB, AWS's delays scaled: what the

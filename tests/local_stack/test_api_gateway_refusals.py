@@ -7,10 +7,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from orders_local import sigv4
-from orders_local.runtime.invocation import FunctionStats, Invocation
-from orders_local.sources.api_gateway import MAX_BODY_BYTES, ApiGateway
-from orders_local.template import ApiRoute, ApiSpec, FunctionSpec
+from samlocal import sigv4
+from samlocal.runtime.invocation import FunctionStats, Invocation
+from samlocal.sources.api_gateway import MAX_BODY_BYTES, ApiGateway
+from samlocal.template import ApiRoute, ApiSpec, FunctionSpec
 
 
 class EchoRunner:

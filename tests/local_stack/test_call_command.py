@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from orders_local.calls import InvalidBodyError, read_body
+from samlocal.calls import InvalidBodyError, read_body
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = {

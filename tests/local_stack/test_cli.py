@@ -61,7 +61,7 @@ def test_an_unsupported_template_stops_with_the_named_construct(tmp_path: Path) 
 
 
 def test_dead_letter_reasons_come_from_the_last_failure_logged_for_each_message() -> None:
-    from orders_local.dead_letters import failure_reasons
+    from samlocal.dead_letters import failure_reasons
 
     lines = [
         'SendNotificationFunction {"message": "Record failed; reported for retry", "record_id": "m-1", '

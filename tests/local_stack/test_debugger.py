@@ -16,17 +16,17 @@ from typing import Any
 
 import pytest
 from orders_local import cli
-from orders_local.http_client import JsonClient
-from orders_local.local_stack import LocalStack, StackOptions
-from orders_local.runtime import workers
-from orders_local.runtime.debugging import (
+from samlocal.http_client import JsonClient
+from samlocal.local_stack import LocalStack, StackOptions
+from samlocal.runtime import workers
+from samlocal.runtime.debugging import (
     Debugger,
     DebugTarget,
     launch_configuration,
     parse_debug_targets,
     start_debuggers,
 )
-from orders_local.runtime.workers import WorkerRunner
+from samlocal.runtime.workers import WorkerRunner
 
 FIXTURES = Path(__file__).parent / "fixture_app"
 ECHO_SOURCE = FIXTURES / "functions" / "echo.py"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 from moto.sqs.models import Message
-from orders_local.emulator import Emulator
-from orders_local.provision import aws_client
+from samlocal.emulator import Emulator
+from samlocal.provision import aws_client
 
 
 @pytest.fixture

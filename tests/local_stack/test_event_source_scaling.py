@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from orders_local.local_stack import LocalStack
-from orders_local.sources.streams import processor_index
+from samlocal.local_stack import LocalStack
+from samlocal.sources.streams import processor_index
 
 # Waits for what a busy machine makes slow (worker starts), never a fixed pause.
 PATIENCE = 30.0

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from orders_local.local_stack import LocalStack
+from samlocal.local_stack import LocalStack
 
 
 def wait_for(check: Callable[[], bool], timeout: float) -> None:

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from orders_local.events import Event, events_of
+from samlocal.events import Event, events_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = "3352f2f5-95a0-5026-b46d-e73280be9487"

@@ -13,11 +13,11 @@ import psycopg
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
-from orders_local.emulator import Emulator
-from orders_local.http_client import HttpAnswer
-from orders_local.local_stack import LocalStack
-from orders_local.pg_proxy import PostgresProxy
-from orders_local.provision import aws_client
+from samlocal.emulator import Emulator
+from samlocal.http_client import HttpAnswer
+from samlocal.local_stack import LocalStack
+from samlocal.pg_proxy import PostgresProxy
+from samlocal.provision import aws_client
 
 from tests.builders import order_body
 

@@ -4,8 +4,8 @@ import io
 import json
 from datetime import UTC, datetime
 
-from orders_local.logs import LogBook, LogStyle, clock, compact_line
 from rich.console import Console
+from samlocal.logs import LogBook, LogStyle, clock, compact_line
 
 RECEIVED = datetime(2026, 11, 28, 8, 31, 0, tzinfo=UTC)
 ORDER_PLACED = json.dumps(

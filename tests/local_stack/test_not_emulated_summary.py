@@ -1,7 +1,7 @@
 """What `orders up` says of the template's parts it does not emulate: a few lines, or all with --verbose."""
 
-from orders_local.not_emulated import grouped, summary
 from rich.console import Console
+from samlocal.not_emulated import grouped, summary
 
 NOT_EMULATED = {
     "ApiErrorsAlarm": "CloudWatch alarms are not emulated",

@@ -5,10 +5,10 @@ import json
 import re
 import uuid
 
-from orders_local import sigv4
-from orders_local.http_client import JsonClient
-from orders_local.local_stack import LocalStack
 from orders_local.pytest_plugin import OrdersEmails, OrdersQueues, OrdersWait
+from samlocal import sigv4
+from samlocal.http_client import JsonClient
+from samlocal.local_stack import LocalStack
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 

@@ -4,7 +4,7 @@ surviving the server dropping the functions' connections."""
 import uuid
 
 import psycopg
-from orders_local.local_stack import LocalStack
+from samlocal.local_stack import LocalStack
 
 
 def place(stack: LocalStack, email: str) -> str:

@@ -6,8 +6,8 @@ import uuid
 
 import psycopg
 import pytest
-from orders_local.local_stack import LocalStack
-from orders_local.pg_proxy import OPTIONS_REFUSED
+from samlocal.local_stack import LocalStack
+from samlocal.pg_proxy import OPTIONS_REFUSED
 
 
 def test_the_functions_reach_the_database_through_the_stacks_rds_proxy_and_never_pin(

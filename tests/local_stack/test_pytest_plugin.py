@@ -6,9 +6,9 @@ import time
 import uuid
 
 import pytest
-from orders_local.http_client import JsonClient
-from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack
 from orders_local.pytest_plugin import OrdersFaults, OrdersResources, OrdersWait
+from samlocal.http_client import JsonClient
+from samlocal.local_stack import DEFAULT_TEMPLATE, LocalStack
 
 from tests.builders import order_body
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from orders_local.http_client import HttpAnswer, JsonClient
-from orders_local.local_stack import LocalStack, StackOptions
-from orders_local.reload import CodeReloader, compare
-from orders_local.runtime.workers import WorkerRunner
-from orders_local.template import Stack
+from samlocal.http_client import HttpAnswer, JsonClient
+from samlocal.local_stack import LocalStack, StackOptions
+from samlocal.reload import CodeReloader, compare
+from samlocal.runtime.workers import WorkerRunner
+from samlocal.template import Stack
 
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"

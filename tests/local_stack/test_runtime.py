@@ -6,9 +6,9 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from orders_local.http_client import JsonClient
-from orders_local.local_stack import LocalStack
-from orders_local.runtime.workers import WorkerRunner
+from samlocal.http_client import JsonClient
+from samlocal.local_stack import LocalStack
+from samlocal.runtime.workers import WorkerRunner
 
 
 def pools(stack: LocalStack) -> WorkerRunner:

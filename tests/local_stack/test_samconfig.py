@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 import typer
 from orders_local.cli import _template_parameters
-from orders_local.local_stack import DEFAULT_TEMPLATE, LocalStack, StackOptions
-from orders_local.samconfig import SamConfigError, config_file_for, parameter_overrides
-from orders_local.yaml_loader import load_template
 from samcli.cli.types import CfnParameterOverridesType
 from samcli.lib.config.samconfig import SamConfig
+from samlocal.local_stack import DEFAULT_TEMPLATE, LocalStack, StackOptions
+from samlocal.samconfig import SamConfigError, config_file_for, parameter_overrides
+from samlocal.yaml_loader import load_template
 
 SHIPPED = config_file_for(DEFAULT_TEMPLATE)
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import ClientError
 from hypothesis import example, given
-from orders_local.emulator import Emulator
-from orders_local.provision import aws_client
-from orders_local.ses_addresses import missing_domain
+from samlocal.emulator import Emulator
+from samlocal.provision import aws_client
+from samlocal.ses_addresses import missing_domain
 
 from order_service.models.order import PlaceOrderRequest
 from tests.builders import order_body

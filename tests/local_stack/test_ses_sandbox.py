@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from orders_local.cli import app
-from orders_local.emulator import Emulator
-from orders_local.http_client import JsonClient
-from orders_local.local_stack import LocalStack, StackOptions
-from orders_local.provision import aws_client
 from orders_local.pytest_plugin import OrdersEmails, OrdersQueues, OrdersResources, OrdersWait, settings_of
+from samlocal.emulator import Emulator
+from samlocal.http_client import JsonClient
+from samlocal.local_stack import LocalStack, StackOptions
+from samlocal.provision import aws_client
 from typer.testing import CliRunner
 
 from tests.builders import order_body

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from orders_local.http_client import JsonClient
-from orders_local.local_stack import LocalStack
 from orders_local.pytest_plugin import OrdersEmails, OrdersQueues, OrdersWait
+from samlocal.http_client import JsonClient
+from samlocal.local_stack import LocalStack
 
 THROTTLE_SECONDS = 4.0
 

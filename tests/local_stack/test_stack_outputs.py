@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from orders_local.stack_outputs import resolved_outputs
-from orders_local.template import Stack
+from samlocal.stack_outputs import resolved_outputs
+from samlocal.template import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {"SenderEmail": "shop@example.org", "ApiCallerPrincipals": "arn:aws:iam::123456789012:role/storefront"}

@@ -4,8 +4,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from orders_local.intrinsics import UnsupportedConstructError
-from orders_local.template import Stack
+from samlocal.intrinsics import UnsupportedConstructError
+from samlocal.template import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 # The template's parameters with no default: a deploy, and every Stack of it, must give them.

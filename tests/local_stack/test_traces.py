@@ -9,8 +9,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 import pytest
-from orders_local.local_stack import LocalStack, StackOptions
-from orders_local.traces import TraceCollector, TraceDocument
+from samlocal.local_stack import LocalStack, StackOptions
+from samlocal.traces import TraceCollector, TraceDocument
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 DAEMON_HEADER = '{"format": "json", "version": 1}\n'

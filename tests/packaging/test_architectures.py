@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from orders_local.yaml_loader import CloudFormationLoader
+from samlocal.yaml_loader import CloudFormationLoader
 
 from tools.package import ROOT, RuntimePythonMissingError, build
 

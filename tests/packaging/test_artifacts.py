@@ -18,6 +18,7 @@ NOT_FOR_LAMBDA = (
     "hypothesis",
     "awslambdaric",
     "orders_local",
+    "samlocal",
     "samcli",
     "cfnlint",
     "mypy",

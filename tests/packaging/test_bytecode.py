@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from orders_local.yaml_loader import load_template
+from samlocal.yaml_loader import load_template
 
 from tools.package import PYTHON_VERSION, ROOT, runtime_python
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from orders_local.dead_letters import await_dead_letters, notification_id_of, peek
-from orders_local.emulator import Emulator
-from orders_local.provision import aws_client
+from samlocal.dead_letters import await_dead_letters, notification_id_of, peek
+from samlocal.emulator import Emulator
+from samlocal.provision import aws_client
 
 # Receives a message may have before SQS moves it to the dead-letter queue.
 MAX_RECEIVES = 2

@@ -19,13 +19,13 @@ from typing import Any, ClassVar
 
 import pytest
 from botocore.credentials import Credentials
-from orders_local.http_client import HttpAnswer
-from orders_local.local_stack import LocalStack, StackOptions
-from orders_local.provision import LOCAL_CREDENTIALS
 from orders_local.remote import RefusedError, SignedJsonClient, connect, region_of_api
 from orders_local.remote_soak import plan_for, run_remote_soak
-from orders_local.template import REGION
 from orders_local.workload import NO_ANSWER, retry_after
+from samlocal.http_client import HttpAnswer
+from samlocal.local_stack import LocalStack, StackOptions
+from samlocal.provision import LOCAL_CREDENTIALS
+from samlocal.template import REGION
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "remote-soak"

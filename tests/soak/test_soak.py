@@ -4,8 +4,8 @@ the DynamoDB one with SES in its sandbox (as `make soak` runs it)."""
 from collections.abc import Iterator
 
 import pytest
-from orders_local.local_stack import LocalStack, StackOptions, StoreKind
 from orders_local.soak import HUNG_SERVICES, run_soak
+from samlocal.local_stack import LocalStack, StackOptions, StoreKind
 
 
 @pytest.fixture(params=["dynamodb", "postgres"])

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from orders_local.yaml_loader import load_template
+from samlocal.yaml_loader import load_template
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 

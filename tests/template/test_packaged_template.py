@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from orders_local.yaml_loader import CloudFormationLoader
+from samlocal.yaml_loader import CloudFormationLoader
 
 from tests.template.conftest import TEMPLATE
 from tools.package import packaged_template

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from orders_local.template import FunctionSpec, Stack
+from samlocal.template import FunctionSpec, Stack
 
 from order_service import settings as settings_module
 from order_service.settings import DatabaseSettings, _FunctionSettings, worst_case_aws_call_seconds

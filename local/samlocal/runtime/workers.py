@@ -19,11 +19,11 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from orders_local.logs import LogBook
-from orders_local.runtime.debugging import Debugger, DebugTarget, HeldClock, context_timeout, start_debuggers
-from orders_local.runtime.invocation import FunctionStats, Invocation, new_request_id
-from orders_local.runtime.runtime_api import PendingInvocation, RuntimeApi, trace_header
-from orders_local.template import REGION, FunctionSpec
+from samlocal.logs import LogBook
+from samlocal.runtime.debugging import Debugger, DebugTarget, HeldClock, context_timeout, start_debuggers
+from samlocal.runtime.invocation import FunctionStats, Invocation, new_request_id
+from samlocal.runtime.runtime_api import PendingInvocation, RuntimeApi, trace_header
+from samlocal.template import REGION, FunctionSpec
 
 DEFAULT_CONCURRENCY = 4
 # Lambda's init phase may take 10 s; past that, init is retried within the invoke phase, under
@@ -43,7 +43,7 @@ def lambda_environment(function: FunctionSpec, task_root: Path, runtime_api: str
     """The variables the Lambda runtime sets for a Python function.
 
     The X-Ray daemon's address is a default: the stack's base environment overrides it with
-    its trace collector's (see `orders_local.traces`).
+    its trace collector's (see `samlocal.traces`).
     """
     version = function.runtime.removeprefix("python")
     return {

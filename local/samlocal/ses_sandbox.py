@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 from moto.iam.models import get_account_id_from
 from moto.ses.models import ses_backends
 
-from orders_local.template import ACCOUNT_ID, REGION
+from samlocal.template import ACCOUNT_ID, REGION
 
 if TYPE_CHECKING:
-    from orders_local.local_stack import LocalStack
     from orders_local.workload import WorkloadPlan
+
+    from samlocal.local_stack import LocalStack
 
 # SES's mailbox simulator: every account may send to it, in the sandbox too.
 MAILBOX_SIMULATOR_DOMAIN = "simulator.amazonses.com"

@@ -23,13 +23,13 @@ from urllib.parse import parse_qs, urlsplit
 import swagger_ui
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from orders_local import sigv4
-from orders_local.console import model
-from orders_local.dead_letters import redrive, source_queue_of
-from orders_local.logs import LogLine
+from samlocal import sigv4
+from samlocal.console import model
+from samlocal.dead_letters import redrive, source_queue_of
+from samlocal.logs import LogLine
 
 if TYPE_CHECKING:
-    from orders_local.local_stack import LocalStack
+    from samlocal.local_stack import LocalStack
 
 PREFIX = "/_console"
 _STATIC = Path(__file__).parent / "static"
@@ -75,7 +75,7 @@ class WebConsole:
     def __init__(self, stack: "LocalStack", port: int = 0) -> None:
         self.stack = stack
         self.templates = Environment(
-            loader=PackageLoader("orders_local.console", "templates"), autoescape=select_autoescape()
+            loader=PackageLoader("samlocal.console", "templates"), autoescape=select_autoescape()
         )
         self._stopping = threading.Event()
         self.orders = model.OrderIndex()

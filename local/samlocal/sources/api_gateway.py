@@ -30,10 +30,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from orders_local import sigv4
-from orders_local.provision import LOCAL_CREDENTIALS
-from orders_local.runtime.invocation import Runner, new_request_id
-from orders_local.template import ACCOUNT_ID, ApiRoute, FunctionSpec
+from samlocal import sigv4
+from samlocal.provision import LOCAL_CREDENTIALS
+from samlocal.runtime.invocation import Runner, new_request_id
+from samlocal.template import ACCOUNT_ID, ApiRoute, FunctionSpec
 
 _MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})
 _BAD_GATEWAY = (502, {"message": "Internal server error"})

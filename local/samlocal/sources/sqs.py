@@ -18,9 +18,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from orders_local.runtime.invocation import Invocation, Runner
-from orders_local.sources.pacing import Pacing
-from orders_local.template import REGION, FunctionSpec, SqsSource
+from samlocal.runtime.invocation import Invocation, Runner
+from samlocal.sources.pacing import Pacing
+from samlocal.template import REGION, FunctionSpec, SqsSource
 
 _LONG_POLL_SECONDS = 1  # short enough to stop promptly; SQS allows up to 20
 

@@ -22,9 +22,9 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from orders_local.atomic_moto import make_moto_atomic
-from orders_local.ses_addresses import judge_ses_addresses_alike_on_every_python
-from orders_local.ses_sandbox import rejection_message, unverified, verified_identities
+from samlocal.atomic_moto import make_moto_atomic
+from samlocal.ses_addresses import judge_ses_addresses_alike_on_every_python
+from samlocal.ses_sandbox import rejection_message, unverified, verified_identities
 
 StartResponse = Callable[..., Any]
 # Added to the User-Agent of the local stack's own AWS calls.

@@ -15,8 +15,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orders_local.intrinsics import UnsupportedConstructError
-from orders_local.template import Stack
+from samlocal.intrinsics import UnsupportedConstructError
+from samlocal.template import Stack
 
 # The URL an API's ApiUrl-style output gives on AWS, for the local "rest api id" (its logical id).
 _API_URL = re.compile(r"^https://(?P<api>[A-Za-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?P<stage>/[^/]*)?/?$")

@@ -13,8 +13,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from orders_local.provision import LOCAL_CREDENTIALS
-from orders_local.template import ACCOUNT_ID, REGION
+from samlocal.provision import LOCAL_CREDENTIALS
+from samlocal.template import ACCOUNT_ID, REGION
 
 SERVICE = "execute-api"
 LOCAL_CALLER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/local"

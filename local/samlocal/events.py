@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.text import Text
 
-from orders_local.logs import LEVEL_WIDTH, json_object, level_style, record_from
+from samlocal.logs import LEVEL_WIDTH, json_object, level_style, record_from
 
 _ID_KEYS = frozenset({"order_id", "correlation_id"})
 

@@ -19,9 +19,9 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TextIO
 
-from orders_local.logs import LineWriter, LogBook, function_of
-from orders_local.runtime.invocation import FunctionStats, Invocation, LambdaContext, new_request_id
-from orders_local.template import FunctionSpec
+from samlocal.logs import LineWriter, LogBook, function_of
+from samlocal.runtime.invocation import FunctionStats, Invocation, LambdaContext, new_request_id
+from samlocal.template import FunctionSpec
 
 Handler = Callable[[Mapping[str, Any], Any], Any]
 SERVICE_PACKAGE = "order_service"

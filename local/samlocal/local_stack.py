@@ -8,27 +8,28 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from orders_local.dead_letters import queue_depth
-from orders_local.emulator import Emulator
-from orders_local.http_client import JsonClient
-from orders_local.logs import LogBook
-from orders_local.pg_proxy import PostgresProxy
 from orders_local.postgres import LocalDatabase, admin_url
-from orders_local.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
-from orders_local.runtime.debugging import DebugTarget
-from orders_local.runtime.in_process import InProcessRunner
-from orders_local.runtime.invocation import Invocation, Runner
-from orders_local.runtime.workers import WorkerRunner, xray_daemon_environment
-from orders_local.sources import EventSource
-from orders_local.sources.api_gateway import ApiGateway
-from orders_local.sources.pacing import Pacing
-from orders_local.sources.rules import RuleInvoker
-from orders_local.sources.schedules import Scheduler
-from orders_local.sources.sqs import SqsPoller
-from orders_local.sources.streams import StreamPoller
-from orders_local.stack_outputs import publish_stack_outputs
-from orders_local.template import ACCOUNT_ID, REGION, FunctionSpec, Stack
-from orders_local.traces import TraceCollector
+
+from samlocal.dead_letters import queue_depth
+from samlocal.emulator import Emulator
+from samlocal.http_client import JsonClient
+from samlocal.logs import LogBook
+from samlocal.pg_proxy import PostgresProxy
+from samlocal.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
+from samlocal.runtime.debugging import DebugTarget
+from samlocal.runtime.in_process import InProcessRunner
+from samlocal.runtime.invocation import Invocation, Runner
+from samlocal.runtime.workers import WorkerRunner, xray_daemon_environment
+from samlocal.sources import EventSource
+from samlocal.sources.api_gateway import ApiGateway
+from samlocal.sources.pacing import Pacing
+from samlocal.sources.rules import RuleInvoker
+from samlocal.sources.schedules import Scheduler
+from samlocal.sources.sqs import SqsPoller
+from samlocal.sources.streams import StreamPoller
+from samlocal.stack_outputs import publish_stack_outputs
+from samlocal.template import ACCOUNT_ID, REGION, FunctionSpec, Stack
+from samlocal.traces import TraceCollector
 
 RunnerKind = Literal["workers", "in-process"]
 StoreKind = Literal["dynamodb", "postgres"]

@@ -2,7 +2,7 @@
 
 A debugged function gets one worker (concurrency 1), so its breakpoints are set in the process
 that serves every invocation. The worker is started with the stack and runs
-`orders_local.runtime.debuggee`: debugpy, then the same runtime client as any worker. Unless told
+`samlocal.runtime.debuggee`: debugpy, then the same runtime client as any worker. Unless told
 not to wait, the runtime client asks for its first invocation only once a client has attached
 and sent its breakpoints, so no invocation runs before then.
 
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orders_local.runtime.debuggee import PORT_FILE_VARIABLE, WAIT_VARIABLE
-from orders_local.template import FunctionSpec
+from samlocal.runtime.debuggee import PORT_FILE_VARIABLE, WAIT_VARIABLE
+from samlocal.template import FunctionSpec
 
 DEBUG_HOST = "127.0.0.1"
 # debugpy's customary port; further functions take the next ones.
@@ -158,7 +158,7 @@ class Debugger:
         """The command and extra environment of the function's next worker."""
         self._next_port_file = self._folder / f"worker-{next(self._numbers)}.port"
         # Frozen standard modules would make breakpoints set in them silently miss.
-        command = [python, "-Xfrozen_modules=off", "-m", "orders_local.runtime.debuggee", handler]
+        command = [python, "-Xfrozen_modules=off", "-m", "samlocal.runtime.debuggee", handler]
         environment = {
             PORT_FILE_VARIABLE: str(self._next_port_file),
             WAIT_VARIABLE: "1" if self.target.wait else "0",

@@ -5,8 +5,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from orders_local.runtime.invocation import Invocation
-from orders_local.template import FunctionSpec
+from samlocal.runtime.invocation import Invocation
+from samlocal.template import FunctionSpec
 
 
 def _now() -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from orders_local.template import FunctionSpec
+from samlocal.template import FunctionSpec
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ error go to the on-failure destination.
 import time
 from typing import Any
 
-from orders_local.runtime.invocation import Runner
-from orders_local.sources.destinations import async_failure_record
-from orders_local.sources.pacing import Pacing
-from orders_local.template import FunctionSpec
+from samlocal.runtime.invocation import Runner
+from samlocal.sources.destinations import async_failure_record
+from samlocal.sources.pacing import Pacing
+from samlocal.template import FunctionSpec
 
 _RETRY_DELAYS_SECONDS = (60, 120)
 

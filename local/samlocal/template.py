@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orders_local.intrinsics import Intrinsics, UnsupportedConstructError
-from orders_local.yaml_loader import load_template
+from samlocal.intrinsics import Intrinsics, UnsupportedConstructError
+from samlocal.yaml_loader import load_template
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"

@@ -9,10 +9,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from orders_local.runtime.invocation import Runner
-from orders_local.sources.async_invoke import AsyncInvoker
-from orders_local.sources.pacing import Pacing
-from orders_local.template import ACCOUNT_ID, REGION, FunctionSpec, ScheduleSource
+from samlocal.runtime.invocation import Runner
+from samlocal.sources.async_invoke import AsyncInvoker
+from samlocal.sources.pacing import Pacing
+from samlocal.template import ACCOUNT_ID, REGION, FunctionSpec, ScheduleSource
 
 
 def scheduled_event(rule_arn: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
-from orders_local.template import IMPLICIT_API
+from samlocal.template import IMPLICIT_API
 
 # The kinds of resource whose properties can be listed, as the summary names them.
 _KINDS = {

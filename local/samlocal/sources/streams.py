@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orders_local.runtime.invocation import Invocation, Runner
-from orders_local.sources.destinations import stream_failure_record
-from orders_local.sources.pacing import Pacing
-from orders_local.template import FunctionSpec, StreamSource
+from samlocal.runtime.invocation import Invocation, Runner
+from samlocal.sources.destinations import stream_failure_record
+from samlocal.sources.pacing import Pacing
+from samlocal.template import FunctionSpec, StreamSource
 
 _RETRY_BACKOFF_SECONDS = (1, 2, 4, 8, 16, 32, 60)
 # How long the reader waits for new records, or for a batch to end, before it looks again.

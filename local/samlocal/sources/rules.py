@@ -10,10 +10,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from orders_local.runtime.invocation import Runner
-from orders_local.sources.async_invoke import AsyncInvoker
-from orders_local.sources.pacing import Pacing
-from orders_local.template import ACCOUNT_ID, FunctionSpec
+from samlocal.runtime.invocation import Runner
+from samlocal.sources.async_invoke import AsyncInvoker
+from samlocal.sources.pacing import Pacing
+from samlocal.template import ACCOUNT_ID, FunctionSpec
 
 
 class RuleInvoker:

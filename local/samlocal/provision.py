@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from orders_local.emulator import LOCAL_USER_AGENT
-from orders_local.intrinsics import UnsupportedConstructError
-from orders_local.template import REGION, FunctionSpec, RuleSource, Stack
+from samlocal.emulator import LOCAL_USER_AGENT
+from samlocal.intrinsics import UnsupportedConstructError
+from samlocal.template import REGION, FunctionSpec, RuleSource, Stack
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": REGION}
 

@@ -18,7 +18,7 @@ from rich.console import RenderableType
 from rich.json import JSON
 from rich.text import Text
 
-from orders_local import sigv4
+from samlocal import sigv4
 
 REDACTED_EMAIL = "<email redacted>"  # as the functions' logs show an address
 # An e-mail address, much as the functions' log redaction finds one (order_service.observability,

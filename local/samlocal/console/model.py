@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from orders_local.dead_letters import failure_reasons, peek
-from orders_local.traces import TraceDocument
+from samlocal.dead_letters import failure_reasons, peek
+from samlocal.traces import TraceDocument
 
 if TYPE_CHECKING:
-    from orders_local.local_stack import LocalStack
+    from samlocal.local_stack import LocalStack
 
 _REPORT = re.compile(
     r"^REPORT RequestId: (?P<request_id>\S+) Duration: (?P<duration>[\d.]+) ms .*?"

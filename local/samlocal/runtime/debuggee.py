@@ -1,7 +1,7 @@
 """A worker's entry point under the debugger: debugpy listens, then the runtime client runs.
 
 The worker runner starts a debugged function's worker as
-`python -Xfrozen_modules=off -m orders_local.runtime.debuggee HANDLER` instead of
+`python -Xfrozen_modules=off -m samlocal.runtime.debuggee HANDLER` instead of
 `python -m awslambdaric HANDLER`; everything after debugpy is the same runtime client, run as
 `-m awslambdaric` runs it. This module imports nothing of the local stack, so the function's
 process holds no more than debugpy on top of what it holds anyway.

@@ -2,7 +2,7 @@
 
 from typing import Protocol
 
-from orders_local.template import FunctionSpec
+from samlocal.template import FunctionSpec
 
 
 class EventSource(Protocol):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from orders_local import sigv4
+from samlocal import sigv4
 
 
 @dataclass(frozen=True)

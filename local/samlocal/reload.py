@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 
 import watchfiles
 
-from orders_local.intrinsics import UnsupportedConstructError
-from orders_local.runtime.workers import WorkerRunner
-from orders_local.template import FunctionSpec, Stack
+from samlocal.intrinsics import UnsupportedConstructError
+from samlocal.runtime.workers import WorkerRunner
+from samlocal.template import FunctionSpec, Stack
 
 if TYPE_CHECKING:
-    from orders_local.local_stack import LocalStack
+    from samlocal.local_stack import LocalStack
 
 # A function's settings a new worker picks up: nothing else needs to change for them.
 _WORKER_SETTINGS = {
