@@ -24,7 +24,6 @@ from samlocal.runtime.invocation import FunctionStats, Invocation, LambdaContext
 from samlocal.template import FunctionSpec
 
 Handler = Callable[[Mapping[str, Any], Any], Any]
-SERVICE_PACKAGE = "order_service"
 
 
 def _error_details(error: BaseException) -> dict[str, Any]:
@@ -85,8 +84,14 @@ class StdoutRouter:
 _STDOUT = StdoutRouter()
 
 
-def _forget_service_modules() -> None:
-    for name in [name for name in sys.modules if name == SERVICE_PACKAGE or name.startswith(f"{SERVICE_PACKAGE}.")]:
+def handler_packages(functions: list[FunctionSpec]) -> set[str]:
+    """The top-level packages the template's handlers live in: the functions' own code."""
+    return {function.handler.split(".", 1)[0] for function in functions}
+
+
+def _forget_modules(packages: set[str]) -> None:
+    """So each stack imports its functions afresh, as each Lambda environment does."""
+    for name in [name for name in sys.modules if name.split(".", 1)[0] in packages]:
         del sys.modules[name]
 
 
@@ -111,7 +116,8 @@ class InProcessRunner:
         self._stats = {function.logical_id: FunctionStats() for function in functions}
         self._handlers: dict[str, Handler] = {}
         self._init_errors: dict[str, dict[str, Any]] = {}
-        _forget_service_modules()
+        packages = handler_packages(functions)
+        _forget_modules(packages)
         for function in functions:
             try:
                 module_name, _, attribute = function.handler.rpartition(".")
@@ -120,7 +126,7 @@ class InProcessRunner:
                 self._init_errors[function.logical_id] = _error_details(error)
         book = logs if logs is not None else LogBook()
         service = environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
-        self._redirected = _redirect_log_handlers(LineWriter(book, function_of).as_stream(), service)
+        self._redirected = _redirect_log_handlers(LineWriter(book, function_of).as_stream(), service, packages)
         self._stdouts = {f.logical_id: LineWriter(book, _named(f.logical_id)).as_stream() for f in functions}
 
     def invoke(self, function: FunctionSpec, event: Mapping[str, Any]) -> Invocation:
@@ -160,13 +166,15 @@ class InProcessRunner:
                 os.environ[name] = value
 
 
-def _redirect_log_handlers(stream: TextIO, service: str) -> list[tuple[logging.StreamHandler[TextIO], TextIO]]:
+def _redirect_log_handlers(
+    stream: TextIO, service: str, packages: set[str]
+) -> list[tuple[logging.StreamHandler[TextIO], TextIO]]:
     """Point the functions' stdout log handlers (Powertools Logger's, named after the service)
     at the log book, and no one else's; return each handler with the stream it had, to be given
     back at close."""
     redirected = []
     for name in list(logging.root.manager.loggerDict):
-        if name != service and not name.startswith((f"{service}.", SERVICE_PACKAGE)):
+        if name != service and not name.startswith((f"{service}.", *packages)):
             continue
         for handler in logging.getLogger(name).handlers:
             # Exactly StreamHandler: a test runner's capture handlers are subclasses.
