@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from samlocal.local_stack import LocalStack, StackOptions
+from orders_local.stack import OrderStack, OrderStackOptions
 
 from benchmarks import cold_start, deployed, import_profile, memory, reload, throughput, warm
 from benchmarks.cold_start import FUNCTIONS, WITHOUT_BYTECODE, Layout
@@ -61,7 +61,7 @@ def artifacts() -> dict[str, Any]:
     return sizes
 
 
-def _cold_starts(stack: LocalStack, layout: Layout, samples: int, invocations: int) -> dict[str, Any]:
+def _cold_starts(stack: OrderStack, layout: Layout, samples: int, invocations: int) -> dict[str, Any]:
     starts = cold_start.measure(stack, layout, samples)
     results: dict[str, Any] = {
         name: {
@@ -113,7 +113,7 @@ def run(samples: int, invocations: int, warm_events: int, orders: int) -> dict[s
     )
     development = Layout("development", lambda_like_python())
     results: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
-    with LocalStack(StackOptions(stack_name="bench", start_sources=False)) as stack:
+    with OrderStack(OrderStackOptions(stack_name="bench", start_sources=False)) as stack:
         results["first_invocation_calls"] = cold_start.check_floors(stack, as_deployed)
         started = time.monotonic()
         results["as_deployed"] = _cold_starts(stack, as_deployed, samples, invocations)

@@ -1,6 +1,6 @@
 """Reload on save: from saving a file to the API answering with the new code.
 
-A copy of the service (template and sources) runs in a LocalStack with `orders up`'s reloader.
+A copy of the service (template and sources) runs in a OrderStack with `orders up`'s reloader.
 The API is warm; a file every function imports (`ports.py`) is saved with a new message for a
 missing order, and GET /orders/{id} is polled until it answers with it. In the same run, the
 API's cold start (a fresh worker's first call) is measured, since a reload ends in one: the goal
@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from samlocal.local_stack import DEFAULT_TEMPLATE, LocalStack, StackOptions
+from orders_local.stack import ORDERS_TEMPLATE, OrderStack, OrderStackOptions
 from samlocal.reload import CodeReloader
 from samlocal.runtime.workers import WorkerRunner
 
@@ -40,10 +40,8 @@ class ReloadLatency:
 
 
 def _copy_service(root: Path) -> Path:
-    shutil.copy(DEFAULT_TEMPLATE, root / "template.yaml")
-    shutil.copytree(
-        DEFAULT_TEMPLATE.parent / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
+    shutil.copy(ORDERS_TEMPLATE, root / "template.yaml")
+    shutil.copytree(ORDERS_TEMPLATE.parent / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return root / "template.yaml"
 
 
@@ -54,7 +52,7 @@ def measure(samples: int = 5) -> ReloadLatency:
         template = _copy_service(Path(scratch))
         ports = Path(scratch) / "src" / "order_service" / "ports.py"
         original = ports.read_text()
-        with LocalStack(StackOptions(template=template, stack_name="bench-reload")) as stack:
+        with OrderStack(OrderStackOptions(template=template, stack_name="bench-reload")) as stack:
             reloader = CodeReloader(stack, say=lambda line: None).start()
             reloader.ready.wait(10)
             client = stack.api_client()

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
+from orders_local.stack import OrderStack, OrderStackOptions
 from samlocal.console.server import WebConsole
-from samlocal.local_stack import LocalStack, StackOptions
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Throughput:
 
 
 @contextlib.contextmanager
-def _console_open(stack: LocalStack) -> Iterator[None]:
+def _console_open(stack: OrderStack) -> Iterator[None]:
     """The console served, with a page on the orders view and one on the functions view open:
     each follows the event stream and fetches its view again on every change, as a browser does."""
     web = WebConsole(stack).start()
@@ -58,8 +58,8 @@ def _console_open(stack: LocalStack) -> Iterator[None]:
 def measure(
     runner: Literal["workers", "in-process"], orders: int, clients: int = 8, *, console: bool = False
 ) -> Throughput:
-    options = StackOptions(runner=runner, stack_name=f"bench-{runner}-{uuid.uuid4().hex[:6]}")
-    with LocalStack(options) as stack, _console_open(stack) if console else contextlib.nullcontext():
+    options = OrderStackOptions(runner=runner, stack_name=f"bench-{runner}-{uuid.uuid4().hex[:6]}")
+    with OrderStack(options) as stack, _console_open(stack) if console else contextlib.nullcontext():
         warm = stack.api_client()
         for _ in range(clients):  # start the API's workers before the clock does
             warm.request("GET", "/orders?customer_id=warm")

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from orders_local.demo import run_demo
+from orders_local.stack import OrderStack, OrderStackOptions
 from playwright.sync_api import Page, sync_playwright
 from samlocal.console.server import WebConsole
-from samlocal.local_stack import LocalStack, StackOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1280, 800
@@ -39,7 +39,7 @@ def main() -> int:
         print(f"no Chromium at {chromium}: apt-get install chromium (or set ORDERS_CHROMIUM)", file=sys.stderr)
         return 1
     arguments.out.mkdir(parents=True, exist_ok=True)
-    with LocalStack(StackOptions(stack_name="screenshots", time_scale=0.02)) as stack:
+    with OrderStack(OrderStackOptions(stack_name="screenshots", time_scale=0.02)) as stack:
         web = WebConsole(stack).start()
         try:
             run_demo(stack, orders=arguments.orders, clients=4, drain_patience=60)

@@ -20,7 +20,7 @@ from samlocal.console.server import WebConsole
 from samlocal.dead_letters import failure_reasons, peek, redrive, source_queue_of
 from samlocal.events import event_lines, events_of
 from samlocal.intrinsics import UnsupportedConstructError
-from samlocal.local_stack import DEFAULT_TEMPLATE, LocalStack, RunnerKind, StackOptions, StoreKind
+from samlocal.local_stack import LocalStack, RunnerKind
 from samlocal.logs import LOG_STYLES, LogStyle
 from samlocal.not_emulated import summary as not_emulated_summary
 from samlocal.provision import aws_client
@@ -35,6 +35,7 @@ from orders_local.postgres import ServerUnavailableError
 from orders_local.remote import RefusedError, connect
 from orders_local.remote_soak import as_json, report_tables, run_remote_soak
 from orders_local.soak import SoakReport, run_soak
+from orders_local.stack import ORDERS_TEMPLATE, OrderStack, OrderStackOptions, StoreKind
 
 app = typer.Typer(help="Run the order service locally: no Docker, no AWS account, no network.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and redrive dead-letter queues of a running `orders up`.", no_args_is_help=True)
@@ -102,9 +103,9 @@ def _template_parameters(
     return {**configured, **_parameters(given)}
 
 
-def _start(options: StackOptions) -> LocalStack:
+def _start(options: OrderStackOptions) -> OrderStack:
     try:
-        return LocalStack(options)
+        return OrderStack(options)
     except UnsupportedConstructError as error:
         errors.print(f"[red]The local stack cannot run this template:[/red] {error}")
         raise typer.Exit(2) from None
@@ -113,7 +114,7 @@ def _start(options: StackOptions) -> LocalStack:
         raise typer.Exit(2) from None
 
 
-def _announce(stack: LocalStack, *, verbose: bool = False) -> None:
+def _announce(stack: OrderStack, *, verbose: bool = False) -> None:
     console.print(f"[bold]API[/bold]       {stack.api_url}")
     console.print(f"[bold]Emulator[/bold]  {stack.endpoint_url}  (AWS_ENDPOINT_URL for the AWS CLI or boto3)")
     resources = Table(title="Resources", show_header=True, header_style="bold")
@@ -137,7 +138,7 @@ def _announce(stack: LocalStack, *, verbose: bool = False) -> None:
 
 @app.command()
 def up(
-    template: TemplateOption = DEFAULT_TEMPLATE,
+    template: TemplateOption = ORDERS_TEMPLATE,
     parameter: ParameterOption = None,
     config_env: ConfigEnvOption = None,
     config_file: ConfigFileOption = None,
@@ -175,7 +176,7 @@ def up(
     ses_sandbox: SesSandboxOption = False,
 ) -> None:
     """Start everything and keep it running until Ctrl-C."""
-    options = StackOptions(
+    options = OrderStackOptions(
         store=_store(store),
         template=template,
         parameters=_template_parameters(template, config_env, config_file, parameter),
@@ -248,7 +249,7 @@ def demo(
         float, typer.Option(help="Scale AWS's retry delays so the dead-letter path runs in seconds.")
     ] = 0.02,
     show_logs: Annotated[bool, typer.Option("--show-logs", help="Print the functions' logs too.")] = False,
-    template: TemplateOption = DEFAULT_TEMPLATE,
+    template: TemplateOption = ORDERS_TEMPLATE,
     parameter: ParameterOption = None,
     config_env: ConfigEnvOption = None,
     config_file: ConfigFileOption = None,
@@ -260,7 +261,7 @@ def demo(
 
     With --ses-sandbox the customers' addresses are verified first, all but the always-failing
     ones, whose notifications SES refuses and which must wait in the dead-letter queue."""
-    options = StackOptions(
+    options = OrderStackOptions(
         store=_store(store),
         template=template,
         parameters=_template_parameters(template, config_env, config_file, parameter),
@@ -299,7 +300,7 @@ def demo(
     console.print("[bold green]Every order, e-mail and dead letter is accounted for.[/bold green]")
 
 
-def _print_report(stack: LocalStack, report: DemoReport) -> None:
+def _print_report(stack: OrderStack, report: DemoReport) -> None:
     result = report.result
     summary = Table(title="Demo summary", show_header=True, header_style="bold")
     summary.add_column("What")
@@ -336,7 +337,7 @@ def soak(
     fault_rate: Annotated[float, typer.Option(help="Share of AWS calls throttled or failed with a 5xx.")] = 0.10,
     time_scale: Annotated[float, typer.Option(help="Scale AWS's retry delays.")] = 0.1,
     store: StoreOption = "dynamodb",
-    template: TemplateOption = DEFAULT_TEMPLATE,
+    template: TemplateOption = ORDERS_TEMPLATE,
     api_url: Annotated[
         str | None,
         typer.Option(
@@ -372,7 +373,7 @@ def soak(
                 ("--fault-rate", fault_rate != 0.10),
                 ("--time-scale", time_scale != 0.1),
                 ("--store", store != "dynamodb"),
-                ("--template", template != DEFAULT_TEMPLATE),
+                ("--template", template != ORDERS_TEMPLATE),
                 ("--ses-sandbox", ses_sandbox),
             )
             if changed
@@ -381,7 +382,7 @@ def soak(
         _soak_deployed(api_url, stack_name, region, orders, clients, timeout, report_json, local_only=local_only)
         return
     orders = 2000 if orders is None else orders
-    options = StackOptions(
+    options = OrderStackOptions(
         template=template,
         time_scale=time_scale,
         store=_store(store),
@@ -480,7 +481,7 @@ def _print_soak(report: SoakReport) -> None:
 def invoke(
     function: Annotated[str, typer.Argument(help="Logical id of the function in the template.")],
     event: Annotated[Path, typer.Option("--event", "-e", help="JSON file with the event ('-' for stdin).")],
-    template: TemplateOption = DEFAULT_TEMPLATE,
+    template: TemplateOption = ORDERS_TEMPLATE,
     parameter: ParameterOption = None,
     config_env: ConfigEnvOption = None,
     config_file: ConfigFileOption = None,
@@ -489,7 +490,7 @@ def invoke(
 ) -> None:
     """Invoke one function once, in a fresh stack: its result on stdout, its logs on stderr."""
     payload = json.loads(sys.stdin.read() if str(event) == "-" else event.read_text())
-    options = StackOptions(
+    options = OrderStackOptions(
         store=_store(store),
         template=template,
         parameters=_template_parameters(template, config_env, config_file, parameter),

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from samlocal.dead_letters import peek
 from samlocal.local_stack import LocalStack
-from samlocal.ses_sandbox import refuse_failing_recipients
 
+from orders_local.failing_recipients import refuse_failing_recipients
 from orders_local.workload import WorkloadPlan, WorkloadResult, plan_workload, run_workload
 
 _ORDER_ID = re.compile(r"order ([0-9a-f-]{36})")

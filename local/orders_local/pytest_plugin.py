@@ -1,4 +1,5 @@
-"""pytest fixtures for the local stack: installing the project registers them (entry point `pytest11`).
+"""pytest fixtures for the order service's local stack: installing the project registers them
+(entry point `pytest11`), on top of samlocal's (`samlocal.pytest_plugin`).
 
 A test asks for `orders_stack` (or any fixture built on it) and gets one stack for the whole
 session, started from the template the `orders_*` options name and stopped at the end:
@@ -18,47 +19,56 @@ that installs this one starts as fast as before.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from samlocal.pytest_plugin import (
+    DEFAULT_TIMEOUT,
+    STACK_FIXTURES,
+    Fault,
+    SentEmails,
+    StackFaults,
+    StackQueues,
+    StackResources,
+    StackSettings,
+    StackWait,
+    add_stack_options,
+    describe,
+    setting,
+    stack_settings,
+)
 
 if TYPE_CHECKING:
-    from samlocal.dead_letters import DeadLetter
-    from samlocal.emulator import EmulatorMiddleware, SentEmail
     from samlocal.http_client import HttpAnswer, JsonClient
-    from samlocal.local_stack import LocalStack, RunnerKind, StackOptions, StoreKind
 
-T = TypeVar("T")
+    from orders_local.stack import OrderStack, OrderStackOptions, StoreKind
 
-RUNNERS: tuple[RunnerKind, ...] = ("workers", "in-process")
 STORES: tuple[StoreKind, ...] = ("dynamodb", "postgres")
-DEFAULT_TIMEOUT = 60.0
+PREFIX = "orders"
 LOG_SECTION = "orders-local log"
+STACK_FIXTURES["orders_stack"] = LOG_SECTION
+
+OrdersResources = StackResources
+OrdersEmails = SentEmails
+OrdersQueues = StackQueues
 
 
 # --- options ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What the `orders_*` options chose; `None`: the local stack's own default."""
+class Settings(StackSettings):
+    """What the `orders_*` options chose; `None`: the order stack's own default."""
 
-    template: Path | None = None
-    runner: RunnerKind = "workers"
     store: StoreKind = "dynamodb"
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    time_scale: float = 1.0
     database_url: str | None = None
-    ses_sandbox: bool = False
 
-    def stack_options(self) -> StackOptions:
-        from samlocal.local_stack import StackOptions
+    def stack_options(self) -> OrderStackOptions:
+        from orders_local.stack import OrderStackOptions
 
-        options = StackOptions(
+        options = OrderStackOptions(
             runner=self.runner,
             store=self.store,
             parameters=dict(self.parameters),
@@ -76,105 +86,33 @@ _SETTINGS = pytest.StashKey[Settings]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("orders-local", "the local stack (orders_local): template.yaml run on this machine")
-    group.addoption(
-        "--orders-template",
-        metavar="PATH",
-        help="SAM template the orders_stack fixture runs (ini: orders_template). "
-        "Default: template.yaml in the rootdir, else the one `orders up` runs.",
-    )
-    group.addoption(
-        "--orders-runner",
-        choices=RUNNERS,
-        help="run the functions in worker processes or in-process (ini: orders_runner)",
-    )
+    group = parser.getgroup("orders-local", "the order service's local stack: template.yaml run on this machine")
+    add_stack_options(parser, PREFIX, group, "orders_stack")
     group.addoption("--orders-store", choices=STORES, help="where orders are stored (ini: orders_store)")
-    group.addoption(
-        "--orders-parameter",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a template parameter; repeatable, wins over the ini's (ini: orders_parameters, one a line)",
-    )
-    group.addoption(
-        "--orders-time-scale",
-        metavar="FACTOR",
-        help="multiply AWS's retry and visibility delays, e.g. 0.02 (ini: orders_time_scale; default 1)",
-    )
     group.addoption(
         "--orders-database-url",
         metavar="URL",
         help="PostgreSQL server to create the stack's database on, with --orders-store postgres "
         "(ini: orders_database_url; default $ORDERS_DATABASE_URL or the local server)",
     )
-    group.addoption(
-        "--orders-ses-sandbox",
-        action="store_true",
-        default=None,
-        help="SES as in a new account's sandbox: it e-mails only verified identities (ini: orders_ses_sandbox)",
-    )
-    parser.addini("orders_template", "SAM template the orders_stack fixture runs, relative to the ini file", default="")
-    parser.addini("orders_runner", f"how the functions run: {' or '.join(RUNNERS)}", default="")
     parser.addini("orders_store", f"where orders are stored: {' or '.join(STORES)}", default="")
-    parser.addini("orders_parameters", "template parameter overrides, NAME=VALUE one a line", type="linelist")
-    parser.addini("orders_time_scale", "factor for AWS's retry and visibility delays", default="")
     parser.addini("orders_database_url", "PostgreSQL server for --orders-store postgres", default="")
-    parser.addini(
-        "orders_ses_sandbox", "SES e-mails only verified identities (true or false)", type="bool", default=False
-    )
-
-
-def _setting(config: pytest.Config, name: str) -> str:
-    """The command line's value, else the ini file's ('' when neither gives one)."""
-    value = config.getoption(name)
-    return str(value) if value is not None else str(config.getini(name)).strip()
-
-
-def _template(config: pytest.Config) -> Path | None:
-    given = config.getoption("orders_template")
-    if given is not None:
-        return (config.invocation_params.dir / str(given)).resolve()
-    ini = str(config.getini("orders_template")).strip()
-    if ini:
-        base = config.inipath.parent if config.inipath is not None else config.rootpath
-        return (base / ini).resolve()
-    beside = (config.rootpath / "template.yaml").resolve()
-    return beside if beside.is_file() else None
-
-
-def _parameters(config: pytest.Config) -> dict[str, str]:
-    parameters: dict[str, str] = {}
-    for entry in [*config.getini("orders_parameters"), *config.getoption("orders_parameter")]:
-        name, equals, value = str(entry).partition("=")
-        if not equals or not name.strip():
-            raise pytest.UsageError(f"orders parameter {entry!r}: expected NAME=VALUE")
-        parameters[name.strip()] = value
-    return parameters
 
 
 def settings_of(config: pytest.Config) -> Settings:
     """The `orders_*` options, checked: a bad value stops the run before any test."""
-    runner = _setting(config, "orders_runner") or "workers"
-    store = _setting(config, "orders_store") or "dynamodb"
-    if runner not in RUNNERS:
-        raise pytest.UsageError(f"orders_runner = {runner!r}: expected one of {', '.join(RUNNERS)}")
+    common = stack_settings(config, PREFIX)
+    store = setting(config, "orders_store") or "dynamodb"
     if store not in STORES:
         raise pytest.UsageError(f"orders_store = {store!r}: expected one of {', '.join(STORES)}")
-    scale = _setting(config, "orders_time_scale") or "1"
-    try:
-        time_scale = float(scale)
-    except ValueError:
-        time_scale = 0.0
-    if not time_scale > 0:
-        raise pytest.UsageError(f"orders_time_scale = {scale!r}: expected a positive number")
     return Settings(
-        template=_template(config),
-        runner=runner,
+        template=common.template,
+        runner=common.runner,
+        parameters=common.parameters,
+        time_scale=common.time_scale,
+        ses_sandbox=common.ses_sandbox,
         store=store,
-        parameters=_parameters(config),
-        time_scale=time_scale,
-        database_url=_setting(config, "orders_database_url") or None,
-        ses_sandbox=bool(config.getoption("orders_ses_sandbox") or config.getini("orders_ses_sandbox")),
+        database_url=setting(config, "orders_database_url") or None,
     )
 
 
@@ -184,211 +122,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     settings = config.stash[_SETTINGS]
-    template = settings.template or "the template `orders up` runs"
-    return (
-        f"orders-local: {template}, runner {settings.runner}, store {settings.store}, "
-        f"time scale {settings.time_scale:g}{', SES in its sandbox' if settings.ses_sandbox else ''}"
-    )
-
-
-# --- the functions' log lines in a failed test's report -----------------------------------------
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Attach what the functions logged during the test to its report, shown when it fails, as
-    pytest shows captured output: a failed order usually says why only in a function's log."""
-    stack = getattr(item, "funcargs", {}).get("orders_stack")
-    start = len(stack.logs.lines) if stack is not None else 0
-    try:
-        return (yield)
-    finally:
-        if stack is not None:
-            written = stack.logs.lines[start:]
-            if written:
-                item.add_report_section("call", LOG_SECTION, "\n".join(f"{w.function} | {w.text}" for w in written))
+    return f"orders-local: {describe(settings, 'the template `orders up` runs', also=f', store {settings.store}')}"
 
 
 # --- helpers the fixtures hand out -------------------------------------------------------------
 
 
-class OrdersResources:
-    """Physical names of the stack's resources, by their logical id in the template."""
+class OrdersFaults(StackFaults):
+    """Faults injected into what the functions call (the emulator middleware, the database proxy)."""
 
-    def __init__(self, stack: LocalStack) -> None:
-        self._stack = stack
-
-    def _lookup(self, kind: str, names: Mapping[str, str], logical_id: str) -> str:
-        if logical_id not in names:
-            declared = ", ".join(sorted(names)) or "none"
-            raise LookupError(f"no {kind} {logical_id!r} in {self._stack.options.template}; its {kind}s: {declared}")
-        return names[logical_id]
-
-    def table(self, logical_id: str) -> str:
-        return self._lookup("table", self._stack.resources.tables, logical_id)
-
-    def queue_url(self, logical_id: str) -> str:
-        return self._lookup("queue", self._stack.resources.queue_urls, logical_id)
-
-    def function(self, logical_id: str) -> str:
-        names = {function_id: spec.name for function_id, spec in self._stack.functions.items()}
-        return self._lookup("function", names, logical_id)
-
-
-class OrdersEmails:
-    """The e-mails SES accepted since the stack started, oldest first."""
-
-    def __init__(self, middleware: EmulatorMiddleware) -> None:
-        self._middleware = middleware
-
-    def all(self) -> list[SentEmail]:
-        return list(self._middleware.sent_emails)
-
-    def to(self, address: str) -> list[SentEmail]:
-        return [email for email in self.all() if address in email.recipient.split(",")]
-
-
-class OrdersQueues:
-    """Queues by logical id: their depth and contents, read without being consumed."""
-
-    def __init__(self, stack: LocalStack, resources: OrdersResources) -> None:
-        self._stack = stack
-        self._resources = resources
-        self._sqs = stack.client("sqs")
-
-    def depth(self, logical_id: str) -> int:
-        """Messages in the queue, visible or being processed."""
-        return self._stack.queue_depth(self._resources.queue_url(logical_id))
-
-    def messages(self, logical_id: str, limit: int = 100) -> list[DeadLetter]:
-        """What the queue holds: each message received and made visible again at once."""
-        from samlocal.dead_letters import peek
-
-        return peek(self._sqs, self._resources.queue_url(logical_id), limit)
-
-    def dead_letter_queue(self, logical_id: str) -> str:
-        """The logical id of the queue the queue's RedrivePolicy sends its failures to."""
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self._resources.queue_url(logical_id), AttributeNames=["RedrivePolicy"]
-        )["Attributes"]
-        if "RedrivePolicy" not in attributes:
-            raise LookupError(f"queue {logical_id!r} has no RedrivePolicy, hence no dead-letter queue")
-        arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
-        return next(queue for queue, queue_arn in self._stack.resources.queue_arns.items() if queue_arn == arn)
-
-    def dead_letters(self, logical_id: str, limit: int = 100) -> list[DeadLetter]:
-        """What the dead-letter queue of queue `logical_id` holds, read without being consumed."""
-        return self.messages(self.dead_letter_queue(logical_id), limit)
-
-    def send(self, logical_id: str, *bodies: str) -> None:
-        """Send the bodies in this order, ten a batch (SQS's limit)."""
-        url = self._resources.queue_url(logical_id)
-        for first in range(0, len(bodies), 10):
-            entries = [{"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies[first : first + 10])]
-            failed = self._sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", [])
-            if failed:
-                raise RuntimeError(f"SQS refused messages for {logical_id}: {failed}")
-
-    def redrive(self, logical_id: str) -> int:
-        """Move the messages of queue `logical_id`'s dead-letter queue back to it; how many moved."""
-        from samlocal.dead_letters import redrive
-
-        dead = self._resources.queue_url(self.dead_letter_queue(logical_id))
-        return redrive(self._sqs, dead, self._resources.queue_url(logical_id))
-
-
-class Fault:
-    """One injected fault, in force until `end()`, the end of its `with` block, or of the test."""
-
-    def __init__(self, description: str, undo: Callable[[], None]) -> None:
-        self.description = description
-        self._undo: Callable[[], None] | None = undo
-
-    @property
-    def active(self) -> bool:
-        return self._undo is not None
-
-    def end(self) -> None:
-        undo, self._undo = self._undo, None
-        if undo is not None:
-            undo()
-
-    def __enter__(self) -> Fault:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.end()
-
-    def __repr__(self) -> str:
-        return f"Fault({self.description!r}, active={self.active})"
-
-
-class OrdersFaults:
-    """Faults injected into what the functions call (the emulator middleware, the database proxy).
-
-    The stack's own calls (pollers, provisioning, these helpers) are never faulted, and every
-    fault a test injects is ended when the test ends, so none leaks into the next test."""
-
-    def __init__(self, stack: LocalStack) -> None:
-        self._stack = stack
-        self._middleware = stack.emulator.middleware
-        self.injected: list[Fault] = []
-
-    def _fault(self, description: str, undo: Callable[[], None]) -> Fault:
-        fault = Fault(description, undo)
-        self.injected.append(fault)
-        return fault
-
-    def outage(self, operation: str) -> Fault:
-        """`"service:Operation"` is down: a 503, or for `"events:PutEvents"` every entry failed."""
-        self._middleware.outages.add(operation)
-        return self._fault(f"outage of {operation}", lambda: self._middleware.outages.discard(operation))
-
-    def hang(self, target: str, seconds: float = 3600.0, *, from_next_call: bool = False) -> Fault:
-        """Calls to `target` (`"dynamodb"`, `"ses:SendEmail"`, ...) are accepted and never answered:
-        the caller's read timeout ends its wait; when the fault ends, their connections drop."""
-        self._middleware.hang(target, seconds, from_next_call=from_next_call)
-        return self._fault(f"hang of {target}", lambda: self._middleware.end_hang(target))
-
-    def stall(
-        self, operation: str, seconds: float, *, matches: Callable[[dict[str, Any]], bool] | None = None
-    ) -> Fault:
-        """Hold the calls to `"service:Operation"` whose JSON body `matches`, for `seconds` from the
-        first one, then answer them 503 without forwarding them."""
-        from samlocal.emulator import Stall
-
-        stall = Stall(operation, matches or (lambda _body: True), seconds)
-        self._middleware.stalls.append(stall)
-        return self._fault(f"stall of {operation}", lambda: self._middleware.stalls.remove(stall))
-
-    def refuse_emails(self, *, to: str | None = None, domain: str | None = None) -> Fault:
-        """SES refuses (MessageRejected) e-mail to the address `to`, or to any address at `domain`."""
-        if to is not None and domain is None:
-            refused, value = self._middleware.rejected_recipients, to
-        elif domain is not None and to is None:
-            refused, value = self._middleware.rejected_domains, domain
-        else:
-            raise ValueError("refuse_emails: give either `to` or `domain`")
-        if value in refused:  # refused before this test: leave it so
-            return self._fault(f"e-mail to {value} refused", lambda: None)
-        refused.add(value)
-        return self._fault(f"e-mail to {value} refused", lambda: refused.discard(value))
-
-    def error_rate(self, rate: float, *, services: frozenset[str] | None = None, seed: int | None = None) -> Fault:
-        """Answer a share `rate` of the calls to `services` with a throttle or a 5xx, half each:
-        what the SDK's retries absorb."""
-        from samlocal.emulator import FaultPlan
-
-        before = self._middleware.faults
-        plan = FaultPlan(rate=rate, seed=seed)
-        if services is not None:
-            plan.services = services
-        self._middleware.faults = plan
-
-        def restore() -> None:
-            self._middleware.faults = before
-
-        return self._fault(f"{rate:.0%} of calls failed", restore)
+    def __init__(self, stack: OrderStack) -> None:
+        super().__init__(stack)
+        self._stack: OrderStack = stack
 
     def stall_database(self) -> Fault:
         """The PostgreSQL proxy forwards nothing either way and closes nothing (`--orders-store postgres`)."""
@@ -398,61 +143,9 @@ class OrdersFaults:
         proxy.stall()
         return self._fault("database stalled", proxy.resume)
 
-    def end_all(self) -> None:
-        """End every fault still in force, the latest first."""
-        for fault in reversed(self.injected):
-            fault.end()
 
-
-class OrdersWait:
+class OrdersWait(StackWait):
     """Waits for a condition, and on timeout fails saying what it waited for and what was in flight."""
-
-    def __init__(self, stack: LocalStack, emails: OrdersEmails) -> None:
-        self._stack = stack
-        self._emails = emails
-        self._client: JsonClient | None = None
-
-    def until(
-        self,
-        condition: Callable[[], T],
-        *,
-        what: str,
-        timeout: float = DEFAULT_TIMEOUT,
-        interval: float = 0.1,
-        detail: Callable[[], str] | None = None,
-    ) -> T:
-        """The first truthy value `condition` returns; an AssertionError after `timeout` seconds,
-        naming `what` was awaited, `detail()` (the last state seen) and the work still in flight."""
-        __tracebackhide__ = True
-        deadline = time.monotonic() + timeout
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError(self._timed_out(what, timeout, detail))
-            time.sleep(interval)
-
-    def _timed_out(self, what: str, timeout: float, detail: Callable[[], str] | None) -> str:
-        in_flight = self._stack.in_flight()
-        message = f"Timed out after {timeout:g} s waiting for {what}"
-        if detail is not None:
-            message += f": {detail()}"
-        if in_flight:
-            return f"{message}. Still in flight: {'; '.join(in_flight)}."
-        return f"{message}. Nothing was in flight."
-
-    def email_to(self, address: str, *, timeout: float = DEFAULT_TIMEOUT) -> SentEmail:
-        """The first e-mail SES accepted for `address`."""
-        __tracebackhide__ = True
-        emails = self.until(
-            lambda: self._emails.to(address),
-            what=f"an e-mail to {address}",
-            timeout=timeout,
-            interval=0.05,
-            detail=lambda: f"SES accepted {len(self._emails.all())} e-mail(s), none to that address",
-        )
-        return emails[0]
 
     def final_order(self, order_id: str, *, status: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Any:
         """The order as `GET /orders/{order_id}` answers it once its status is final (not pending);
@@ -480,47 +173,28 @@ class OrdersWait:
             raise AssertionError(f"order {order_id} ended {order['status']!r}, not {status!r}: {json.dumps(order)}")
         return order
 
-    def idle(self, *, timeout: float = DEFAULT_TIMEOUT, settle: float = 1.0) -> None:
-        """Until the stack stays idle for `settle` seconds: every source queue empty, every stream
-        caught up. Fails, naming what is still in flight, once nothing has moved for `timeout`."""
-        __tracebackhide__ = True
-        in_flight = self._stack.drain(patience=timeout, settle=settle, limit=timeout)
-        if in_flight:
-            raise AssertionError(
-                f"The stack was not idle within {timeout:g} s. Still in flight: {'; '.join(in_flight)}."
-            )
-
-    def _api(self) -> JsonClient:
-        if self._client is None:
-            self._client = self._stack.api_client()
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-
 
 # --- fixtures ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def orders_stack_options(pytestconfig: pytest.Config) -> StackOptions:
+def orders_stack_options(pytestconfig: pytest.Config) -> OrderStackOptions:
     """What orders_stack starts, from the orders_* options; override it in a conftest.py to set
     anything they do not (stack_name, api_port, log_file, echo_logs, ...)."""
     return pytestconfig.stash[_SETTINGS].stack_options()
 
 
 @pytest.fixture(scope="session")
-def orders_stack(orders_stack_options: StackOptions) -> Iterator[LocalStack]:
-    """The local stack (samlocal.local_stack.LocalStack), one for the session, stopped at its end."""
-    from samlocal.local_stack import LocalStack
+def orders_stack(orders_stack_options: OrderStackOptions) -> Iterator[OrderStack]:
+    """The order service's local stack (orders_local.stack.OrderStack), one for the session."""
+    from orders_local.stack import OrderStack
 
-    with LocalStack(orders_stack_options) as stack:
+    with OrderStack(orders_stack_options) as stack:
         yield stack
 
 
 @pytest.fixture
-def orders_api(orders_stack: LocalStack) -> Iterator[JsonClient]:
+def orders_api(orders_stack: OrderStack) -> Iterator[JsonClient]:
     """A JSON client of the stack's API, signing its requests when the API requires it."""
     client = orders_stack.api_client()
     yield client
@@ -528,25 +202,25 @@ def orders_api(orders_stack: LocalStack) -> Iterator[JsonClient]:
 
 
 @pytest.fixture(scope="session")
-def orders_resources(orders_stack: LocalStack) -> OrdersResources:
+def orders_resources(orders_stack: OrderStack) -> OrdersResources:
     """Tables, queues and functions by logical id: .table(id), .queue_url(id), .function(id)."""
     return OrdersResources(orders_stack)
 
 
 @pytest.fixture(scope="session")
-def orders_emails(orders_stack: LocalStack) -> OrdersEmails:
+def orders_emails(orders_stack: OrderStack) -> OrdersEmails:
     """The e-mails SES accepted: .all(), .to(address)."""
     return OrdersEmails(orders_stack.emulator.middleware)
 
 
 @pytest.fixture(scope="session")
-def orders_queues(orders_stack: LocalStack, orders_resources: OrdersResources) -> OrdersQueues:
+def orders_queues(orders_stack: OrderStack, orders_resources: OrdersResources) -> OrdersQueues:
     """Queues by logical id: .depth, .messages, .dead_letters, .send, .redrive."""
     return OrdersQueues(orders_stack, orders_resources)
 
 
 @pytest.fixture
-def orders_faults(orders_stack: LocalStack) -> Iterator[OrdersFaults]:
+def orders_faults(orders_stack: OrderStack) -> Iterator[OrdersFaults]:
     """Fault injection (.outage, .hang, .stall, .refuse_emails, .error_rate, .stall_database),
     every fault ended when the test ends."""
     faults = OrdersFaults(orders_stack)
@@ -555,7 +229,7 @@ def orders_faults(orders_stack: LocalStack) -> Iterator[OrdersFaults]:
 
 
 @pytest.fixture
-def orders_wait(orders_stack: LocalStack, orders_emails: OrdersEmails) -> Iterator[OrdersWait]:
+def orders_wait(orders_stack: OrderStack, orders_emails: OrdersEmails) -> Iterator[OrdersWait]:
     """Waits with a timeout and a failure that says why: .final_order, .email_to, .idle, .until."""
     wait = OrdersWait(orders_stack, orders_emails)
     yield wait

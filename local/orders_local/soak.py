@@ -29,13 +29,14 @@ from samlocal.dead_letters import await_dead_letters, failure_history, redrive
 from samlocal.emulator import Stall
 from samlocal.local_stack import LocalStack
 from samlocal.runtime.workers import WorkerRunner
-from samlocal.ses_sandbox import accept_failing_recipients, refuse_failing_recipients
 from samlocal.sources.rules import RuleInvoker
 from samlocal.sources.schedules import Scheduler
 from samlocal.sources.sqs import SqsPoller
 from samlocal.sources.streams import StreamPoller
 
 from orders_local.demo import DemoReport, account, expected_status
+from orders_local.failing_recipients import accept_failing_recipients, refuse_failing_recipients
+from orders_local.stack import OrderStack
 from orders_local.workload import FAILING_RECIPIENT_DOMAIN, plan_workload, run_workload
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -67,7 +68,7 @@ class SoakReport:
 
 
 def run_soak(
-    stack: LocalStack,
+    stack: OrderStack,
     *,
     orders: int,
     clients: int = 8,
@@ -191,7 +192,7 @@ def _check_faults(stack: LocalStack, report: SoakReport, *, hung_timeouts: int) 
         report.problems.append("no throttle or 5xx was injected")
 
 
-def _hang_in_turn(stack: LocalStack, seconds: float, store_seconds: float) -> None:
+def _hang_in_turn(stack: OrderStack, seconds: float, store_seconds: float) -> None:
     """Stall PostgreSQL (on that store) for `store_seconds` from now, and hang each group of
     services in turn, each service for `seconds` from its next call.
 

@@ -29,7 +29,7 @@ _DYNAMODB_WRITE = threading.RLock()
 _DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 # Between two claims of a long poll that found nothing: a wake-up from moto's queue, or this.
 _MAX_WAIT_SECONDS = 1.0
-_PATCHED = "_orders_local_atomic"
+_PATCHED = "_samlocal_atomic"
 
 
 def make_moto_atomic() -> None:

@@ -1,20 +1,17 @@
-"""Starts the whole stack from template.yaml: emulator, resources, functions, event sources."""
+"""Starts the whole stack from a SAM template: emulator, resources, functions, event sources."""
 
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from orders_local.postgres import LocalDatabase, admin_url
-
+from samlocal.addons import StackAddon
 from samlocal.dead_letters import queue_depth
 from samlocal.emulator import Emulator
 from samlocal.http_client import JsonClient
 from samlocal.logs import LogBook
-from samlocal.pg_proxy import PostgresProxy
 from samlocal.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
 from samlocal.runtime.debugging import DebugTarget
 from samlocal.runtime.in_process import InProcessRunner
@@ -28,18 +25,11 @@ from samlocal.sources.schedules import Scheduler
 from samlocal.sources.sqs import SqsPoller
 from samlocal.sources.streams import StreamPoller
 from samlocal.stack_outputs import publish_stack_outputs
-from samlocal.template import ACCOUNT_ID, REGION, FunctionSpec, Stack
+from samlocal.template import REGION, FunctionSpec, Stack
 from samlocal.traces import TraceCollector
 
 RunnerKind = Literal["workers", "in-process"]
-StoreKind = Literal["dynamodb", "postgres"]
-DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-# Values for parameters a deploy must be given (they have no default in the template): what
-# stands in for them on this machine, where nothing leaves it. `--parameter` overrides them.
-LOCAL_PARAMETER_VALUES = {
-    "SenderEmail": "orders@example.com",
-    "ApiCallerPrincipals": f"arn:aws:iam::{ACCOUNT_ID}:role/local-caller",
-}
+DEFAULT_TEMPLATE = Path("template.yaml")  # in the current folder, as for `sam local`
 
 
 def _sources_of(function: FunctionSpec) -> list[Any]:
@@ -59,18 +49,21 @@ class StackOptions:
     runner: RunnerKind = "workers"
     time_scale: float = 1.0
     api_port: int = 0
-    stack_name: str = "orders-local"
+    stack_name: str = "samlocal"
+    # Values for parameters a deploy must be given (no default in the template) that stand in
+    # for them on this machine, where nothing leaves it; `parameters` override them.
+    parameter_stand_ins: Mapping[str, str] = field(default_factory=dict)
     start_sources: bool = True
     echo_logs: bool = False
     pretty_logs: bool = True
     log_file: Path | None = None
-    store: StoreKind = "dynamodb"
-    database_url: str = field(default_factory=admin_url)
     # Functions run under debugpy for a debugger client to attach (workers runner only).
     debug: Sequence[DebugTarget] = ()
     # SES as in a new account's sandbox: it sends only to verified addresses and domains (the
     # sender's identity, and what `aws ses verify-email-identity` verifies), MessageRejected otherwise.
     ses_sandbox: bool = False
+    # Started once the emulator runs, before the template is read; stopped after it.
+    addons: Sequence[StackAddon] = ()
 
 
 def function_base_environment(endpoint_url: str) -> dict[str, str]:
@@ -94,19 +87,16 @@ class LocalStack:
         self.endpoint_url = self.emulator.endpoint_url
         # The X-Ray daemon the worker processes send their segments to (in-process runs trace nothing).
         self.traces = TraceCollector()
-        self.database: LocalDatabase | None = None
-        # Between the functions and the PostgreSQL server (the secret points at it): it can stall.
-        self.database_proxy: PostgresProxy | None = None
         self.notices: list[str] = []
         if self.options.ses_sandbox:
             self.notices.append(
                 "SES is in its sandbox: it e-mails only verified identities (verify one with "
                 f"`aws ses verify-email-identity --email-address ADDRESS --endpoint-url {self.endpoint_url}`)."
             )
-        parameters = dict(self.options.parameters)
-        if self.options.store == "postgres":
-            parameters.update(self._start_database())
-        self._parameters = parameters
+        parameters: dict[str, str] = {}
+        for addon in self.options.addons:
+            parameters.update(addon.start(self))
+        self._parameters = {**parameters, **self.options.parameters}
         self.stack = self._parse_template()
         if self.stack.stand_ins_used:
             listed = ", ".join(f"{name}={value}" for name, value in self.stack.stand_ins_used.items())
@@ -125,21 +115,6 @@ class LocalStack:
         self.notices.append(
             publish_stack_outputs(self.client("cloudformation"), self.stack, None if self.api is None else self.api_url)
         )
-
-    def _start_database(self) -> dict[str, str]:
-        """A fresh database for this stack, its credentials in the emulator's Secrets Manager."""
-        name = f"orders_{self.options.stack_name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-        self.database = LocalDatabase(self.options.database_url, name)
-        secret = self.database.secret_string()
-        if not self.database.host.startswith("/"):  # a TCP server, not a Unix socket
-            # It refuses at startup what RDS Proxy refuses, and counts what RDS Proxy would pin.
-            self.database_proxy = PostgresProxy(self.database.host, self.database.port, rds_proxy=True)
-            secret = self.database.secret_string(host=self.database_proxy.host, port=self.database_proxy.port)
-        arn = self.client("secretsmanager").create_secret(
-            Name=f"{self.options.stack_name}/database", SecretString=secret
-        )["ARN"]
-        self.notices.append(f"Orders are stored in PostgreSQL database {name} (dropped when the stack stops).")
-        return {"OrderStore": "postgres", "DatabaseSecretArn": arn, "DatabaseName": name, "DatabaseSslMode": "prefer"}
 
     def _runner(self) -> Runner:
         base = function_base_environment(self.endpoint_url)
@@ -162,7 +137,7 @@ class LocalStack:
             self.options.template,
             stack_name=self.options.stack_name,
             parameter_overrides=self._parameters,
-            parameter_stand_ins=LOCAL_PARAMETER_VALUES,
+            parameter_stand_ins=self.options.parameter_stand_ins,
             endpoint_url=self.endpoint_url,
         )
 
@@ -301,9 +276,8 @@ class LocalStack:
             depth = self.queue_depth(url)
             if depth:
                 waiting.append(f"{url.rsplit('/', 1)[-1]} holds {depth} message(s)")
-        pending = 0 if self.database is None else self.database.pending_outbox()
-        if pending:
-            waiting.append(f"the PostgreSQL outbox holds {pending} unrelayed change(s)")
+        for addon in self.options.addons:
+            waiting += addon.in_flight()
         return waiting
 
     def idle(self) -> bool:
@@ -353,10 +327,8 @@ class LocalStack:
         self.runner.close()
         self.traces.close()
         self.emulator.stop()
-        if self.database_proxy is not None:
-            self.database_proxy.close()
-        if self.database is not None:
-            self.database.drop()
+        for addon in self.options.addons:
+            addon.close()
 
     def __enter__(self) -> "LocalStack":
         return self

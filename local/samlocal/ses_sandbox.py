@@ -9,24 +9,14 @@ one (SES: a verified domain covers its subdomains and every address in them).
 The identities are moto's, so `aws ses verify-email-identity` and `aws sesv2
 create-email-identity` against the emulator verify an address (or a domain) here too, at once:
 nobody has a link to click locally.
-
-The demo and the soak, in this mode, verify their customers' addresses one by one, and leave the
-always-failing recipients unverified: what SES refuses them is what the suppression list
-refuses them otherwise. Their refusal is lifted by verifying them.
 """
 
 from collections.abc import Collection, Iterable
-from typing import TYPE_CHECKING
 
 from moto.iam.models import get_account_id_from
 from moto.ses.models import ses_backends
 
 from samlocal.template import ACCOUNT_ID, REGION
-
-if TYPE_CHECKING:
-    from orders_local.workload import WorkloadPlan
-
-    from samlocal.local_stack import LocalStack
 
 # SES's mailbox simulator: every account may send to it, in the sandbox too.
 MAILBOX_SIMULATOR_DOMAIN = "simulator.amazonses.com"
@@ -71,23 +61,3 @@ def verify(addresses: Iterable[str], *, account_id: str = ACCOUNT_ID, region: st
     backend = ses_backends[account_id][region]
     for address in dict.fromkeys(addresses):
         backend.verify_email_identity(address)
-
-
-def refuse_failing_recipients(stack: "LocalStack", plan: "WorkloadPlan") -> None:
-    """Make SES refuse the plan's always-failing recipients, and only them: on the suppression
-    list, or, in the sandbox, by verifying every other recipient and not them."""
-    from orders_local.workload import FAILING_RECIPIENT_DOMAIN
-
-    middleware = stack.emulator.middleware
-    if not middleware.ses_sandbox:
-        middleware.rejected_domains.add(FAILING_RECIPIENT_DOMAIN)
-        return
-    verify(order.body["customer_email"] for order in plan.orders if not order.failing_recipient)
-
-
-def accept_failing_recipients(stack: "LocalStack", plan: "WorkloadPlan") -> None:
-    """Lift what `refuse_failing_recipients` set up: off the suppression list, or verified."""
-    middleware = stack.emulator.middleware
-    middleware.rejected_domains.clear()
-    if middleware.ses_sandbox:
-        verify(order.body["customer_email"] for order in plan.orders if order.failing_recipient)

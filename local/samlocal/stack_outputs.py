@@ -55,7 +55,7 @@ def publish_stack_outputs(cloudformation: Any, template: Stack, api_url: str | N
     outputs, skipped = resolved_outputs(template, api_url)
     document = {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "The local stack's outputs, as a deploy of template.yaml gives them (orders_local).",
+        "Description": "The local stack's outputs, as a deploy of the template gives them (samlocal).",
         "Parameters": {name: {"Type": "String", "Default": value} for name, value in template.parameters.items()},
         "Resources": {"Outputs": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": outputs,

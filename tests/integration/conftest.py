@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from samlocal.local_stack import LocalStack, StackOptions
+from orders_local.stack import OrderStack, OrderStackOptions
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,13 @@ class ApiAnswer:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(StackOptions(runner="in-process", stack_name="it", time_scale=0.01)) as running:
+def stack() -> Iterator[OrderStack]:
+    with OrderStack(OrderStackOptions(runner="in-process", stack_name="it", time_scale=0.01)) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
-def call_api(stack: LocalStack) -> Callable[[dict[str, Any]], ApiAnswer]:
+def call_api(stack: OrderStack) -> Callable[[dict[str, Any]], ApiAnswer]:
     """Invoke the api function with an API Gateway event and decode its proxy answer."""
 
     def call(event: dict[str, Any]) -> ApiAnswer:
@@ -48,7 +48,7 @@ def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 @pytest.fixture
-def emails_to(stack: LocalStack) -> Callable[[str], list[Any]]:
+def emails_to(stack: OrderStack) -> Callable[[str], list[Any]]:
     def sent(recipient: str) -> list[Any]:
         return [email for email in stack.emulator.middleware.sent_emails if email.recipient == recipient]
 

@@ -17,8 +17,8 @@ import pytest
 import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from orders_local.stack import OrderStack, OrderStackOptions, StoreKind
 from samlocal import sigv4
-from samlocal.local_stack import LocalStack, StackOptions, StoreKind
 from samlocal.sources.api_gateway import MAX_BODY_BYTES
 
 from order_service.models.bounds import ID_MAX_LENGTH, PAGE_TOKEN_MAX_LENGTH
@@ -50,19 +50,19 @@ class Answer:
 
 
 @pytest.fixture(scope="module", params=STORES)
-def api_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+def api_stack(request: pytest.FixtureRequest) -> Iterator[OrderStack]:
     store: StoreKind = request.param
     if store == "dynamodb":  # the session's stack
         yield request.getfixturevalue("stack")
         return
-    options = StackOptions(runner="in-process", stack_name="hostile-postgres", time_scale=0.01, store=store)
+    options = OrderStackOptions(runner="in-process", stack_name="hostile-postgres", time_scale=0.01, store=store)
     options.database_url = request.getfixturevalue("postgres_server")
-    with LocalStack(options) as stack:
+    with OrderStack(options) as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
-def document(api_stack: LocalStack) -> dict[str, Any]:
+def document(api_stack: OrderStack) -> dict[str, Any]:
     """The OpenAPI document the API serves."""
     invocation = api_stack.invoke("ApiFunction", api_request("GET", "/openapi.json"))
     assert invocation.ok, invocation.error_message
@@ -70,7 +70,7 @@ def document(api_stack: LocalStack) -> dict[str, Any]:
     return served
 
 
-def invoke(stack: LocalStack, event: dict[str, Any]) -> Answer:
+def invoke(stack: OrderStack, event: dict[str, Any]) -> Answer:
     invocation = stack.invoke("ApiFunction", event)
     assert invocation.ok, f"the function failed (API Gateway answers 502): {invocation.error_message}"
     payload = invocation.payload
@@ -81,7 +81,7 @@ def invoke(stack: LocalStack, event: dict[str, Any]) -> Answer:
     return Answer(int(payload["statusCode"]), json.loads(raw) if raw else None, headers.get("content-type", ""))
 
 
-def send(stack: LocalStack, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+def send(stack: OrderStack, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
     """Over HTTP through the local API Gateway, signed if the API wants it."""
     url = f"{stack.api_url}{path}"
     signed = sigv4.sign(method, url, headers, body) if stack.api_signed else headers
@@ -120,7 +120,7 @@ def listing(customer_id: str, next_token: str) -> dict[str, Any]:
 
 
 def test_a_body_of_arrays_nested_1000_deep_answers_400_naming_the_body(
-    api_stack: LocalStack, document: dict[str, Any]
+    api_stack: OrderStack, document: dict[str, Any]
 ) -> None:
     answer = invoke(api_stack, api_request("POST", "/orders", raw_body="[" * 1000 + "]" * 1000))
 
@@ -129,7 +129,7 @@ def test_a_body_of_arrays_nested_1000_deep_answers_400_naming_the_body(
     assert {field.split(".")[0] for field in field_errors(answer)} == {"body"}
 
 
-def test_an_integer_of_5000_digits_answers_400(api_stack: LocalStack, document: dict[str, Any]) -> None:
+def test_an_integer_of_5000_digits_answers_400(api_stack: OrderStack, document: dict[str, Any]) -> None:
     body = json.dumps(order_body()).replace('"quantity": 2', '"quantity": ' + "9" * 5000)
 
     answer = invoke(api_stack, api_request("POST", "/orders", raw_body=body))
@@ -149,7 +149,7 @@ def test_an_integer_of_5000_digits_answers_400(api_stack: LocalStack, document: 
     ],
 )
 def test_a_body_that_is_not_json_answers_415_naming_the_content_type(
-    api_stack: LocalStack, document: dict[str, Any], content_type: str
+    api_stack: OrderStack, document: dict[str, Any], content_type: str
 ) -> None:
     event = api_request("POST", "/orders", raw_body=json.dumps(order_body()), headers={"Content-Type": content_type})
 
@@ -160,7 +160,7 @@ def test_a_body_that_is_not_json_answers_415_naming_the_content_type(
     assert field_errors(answer) == {"header.Content-Type"}
 
 
-def test_a_json_content_type_in_capitals_with_a_charset_is_json(api_stack: LocalStack) -> None:
+def test_a_json_content_type_in_capitals_with_a_charset_is_json(api_stack: OrderStack) -> None:
     event = api_request(
         "POST", "/orders", body=order_body(), headers={"Content-Type": "Application/JSON; charset=UTF-8"}
     )
@@ -195,7 +195,7 @@ FORGED_TOKENS = {
 
 @pytest.mark.parametrize("forged", FORGED_TOKENS.values(), ids=FORGED_TOKENS.keys())
 def test_a_page_token_the_api_could_not_have_issued_answers_400_naming_it(
-    api_stack: LocalStack, document: dict[str, Any], forged: str
+    api_stack: OrderStack, document: dict[str, Any], forged: str
 ) -> None:
     answer = invoke(api_stack, listing("c-forged", forged))
 
@@ -205,7 +205,7 @@ def test_a_page_token_the_api_could_not_have_issued_answers_400_naming_it(
 
 
 def test_a_body_over_api_gateways_limit_answers_413_as_documented(
-    api_stack: LocalStack, document: dict[str, Any]
+    api_stack: OrderStack, document: dict[str, Any]
 ) -> None:
     body = b'{"customer_id": "' + b"x" * MAX_BODY_BYTES + b'"}'
 
@@ -215,7 +215,7 @@ def test_a_body_over_api_gateways_limit_answers_413_as_documented(
     assert_documented(document, "POST", "/orders", answer)
 
 
-def test_an_unknown_route_sent_to_the_function_answers_404_with_the_error_body(api_stack: LocalStack) -> None:
+def test_an_unknown_route_sent_to_the_function_answers_404_with_the_error_body(api_stack: OrderStack) -> None:
     answer = invoke(api_stack, api_request("GET", "/nowhere"))
 
     assert answer.status == 404
@@ -369,7 +369,7 @@ def hostile_events(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
 @given(request=hostile_events())
 @example(request=("POST", "/orders", api_request("POST", "/orders", raw_body="[" * 1000 + "]" * 1000)))
 def test_no_hostile_event_gets_a_5xx_and_every_error_is_documented(
-    api_stack: LocalStack, document: dict[str, Any], request: tuple[str, str, dict[str, Any]]
+    api_stack: OrderStack, document: dict[str, Any], request: tuple[str, str, dict[str, Any]]
 ) -> None:
     method, template, event = request
 
@@ -387,7 +387,7 @@ def test_no_hostile_event_gets_a_5xx_and_every_error_is_documented(
 )
 @example(body=b"", content_type="multipart/form-data", idempotency_key=None, extra={})
 def test_no_hostile_request_over_http_gets_a_5xx_and_every_error_is_documented(
-    api_stack: LocalStack,
+    api_stack: OrderStack,
     document: dict[str, Any],
     body: bytes,
     content_type: str | None,

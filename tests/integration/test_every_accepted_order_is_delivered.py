@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from samlocal.local_stack import LocalStack, StackOptions, StoreKind
+from orders_local.stack import OrderStack, OrderStackOptions, StoreKind
 
 from order_service.models.bounds import (
     AMOUNT_INTEGER_DIGITS,
@@ -46,9 +46,9 @@ FINAL = {"completed", "rejected", "cancelled"}
 
 
 @pytest.fixture(scope="module", params=["dynamodb", "postgres"])
-def pipeline(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+def pipeline(request: pytest.FixtureRequest) -> Iterator[OrderStack]:
     store: StoreKind = request.param
-    options = StackOptions(
+    options = OrderStackOptions(
         runner="in-process",
         stack_name=f"every-{store}",
         time_scale=0.01,
@@ -57,7 +57,7 @@ def pipeline(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     )
     if store == "postgres":
         options.database_url = request.getfixturevalue("postgres_server")
-    with LocalStack(options) as stack:
+    with OrderStack(options) as stack:
         yield stack
 
 
@@ -103,7 +103,7 @@ def total_minor(body: dict[str, Any]) -> int:
     return sum(item["quantity"] * int(Decimal(item["unit_price"]).scaleb(exponent)) for item in body["items"])
 
 
-def eventually(check: Callable[[], Any], stack: LocalStack, order_id: str, timeout: float = 60.0) -> Any:
+def eventually(check: Callable[[], Any], stack: OrderStack, order_id: str, timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -157,7 +157,7 @@ _LARGEST = {
     key=None,
 )
 def test_every_order_the_api_accepts_reaches_a_final_state_with_exactly_one_notification(
-    pipeline: LocalStack, body: dict[str, Any], key: str | None
+    pipeline: OrderStack, body: dict[str, Any], key: str | None
 ) -> None:
     client = pipeline.api_client()
     headers = {} if key is None else {"Idempotency-Key": key}

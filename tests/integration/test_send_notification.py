@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from samlocal.local_stack import LocalStack, StackOptions
+from orders_local.stack import OrderStack, OrderStackOptions
 
 from order_service.adapters.dynamodb_orders import DynamoDbOrderRepository
 from order_service.adapters.postgres.database import Database, connect
@@ -24,7 +24,7 @@ from tests.events import sqs_batch
 class Store:
     """A running stack, and its order store as the functions see it."""
 
-    stack: LocalStack
+    stack: OrderStack
     orders: OrderRepository
 
     def emails_to(self, recipient: str) -> list[Any]:
@@ -53,12 +53,12 @@ class Store:
 @pytest.fixture(scope="module", params=["dynamodb", "postgres"])
 def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     if request.param == "dynamodb":
-        stack: LocalStack = request.getfixturevalue("stack")
+        stack: OrderStack = request.getfixturevalue("stack")
         yield Store(stack, DynamoDbOrderRepository(stack.client("dynamodb"), stack.resources.tables["OrdersTable"]))
         return
-    options = StackOptions(runner="in-process", stack_name="notify-pg", time_scale=0.01, store="postgres")
+    options = OrderStackOptions(runner="in-process", stack_name="notify-pg", time_scale=0.01, store="postgres")
     options.database_url = request.getfixturevalue("postgres_server")
-    with LocalStack(options) as running:
+    with OrderStack(options) as running:
         assert running.database is not None
         url = running.database.url
         database = Database(lambda: connect(url, statement_timeout_ms=5000))
@@ -75,12 +75,12 @@ def failed_ids(response: Any) -> set[str]:
     return {item["itemIdentifier"] for item in response["batchItemFailures"]}
 
 
-def logged(stack: LocalStack, message: str, since: int = 0) -> list[dict[str, Any]]:
+def logged(stack: OrderStack, message: str, since: int = 0) -> list[dict[str, Any]]:
     lines = [json.loads(line.text) for line in stack.logs.lines[since:] if line.text.startswith("{")]
     return [line for line in lines if line.get("message") == message]
 
 
-def metric_values(stack: LocalStack, name: str, since: int) -> list[float]:
+def metric_values(stack: OrderStack, name: str, since: int) -> list[float]:
     """The values of an EMF metric the function emitted since log line `since`."""
     lines = [json.loads(line.text) for line in stack.logs.lines[since:] if "CloudWatchMetrics" in line.text]
     return [value for line in lines for value in line.get(name, [])]

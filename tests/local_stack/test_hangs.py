@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+from orders_local.stack import OrderStack
 from samlocal.emulator import Emulator
 from samlocal.http_client import HttpAnswer
 from samlocal.local_stack import LocalStack
@@ -170,7 +171,7 @@ def dynamodb_hangs(order_stack: LocalStack) -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-def postgres_stalls(postgres_order_stack: LocalStack) -> Iterator[LocalStack]:
+def postgres_stalls(postgres_order_stack: OrderStack) -> Iterator[OrderStack]:
     proxy = postgres_order_stack.database_proxy
     assert proxy is not None
     proxy.stall()
@@ -228,7 +229,7 @@ def test_once_dynamodb_answers_again_the_same_request_succeeds(order_stack: Loca
     assert read(order_stack, again.body["order_id"]).status == 200
 
 
-def test_once_postgres_answers_again_the_same_request_succeeds(postgres_order_stack: LocalStack) -> None:
+def test_once_postgres_answers_again_the_same_request_succeeds(postgres_order_stack: OrderStack) -> None:
     proxy = postgres_order_stack.database_proxy
     assert proxy is not None
     key = str(uuid.uuid4())

@@ -4,6 +4,7 @@ surviving the server dropping the functions' connections."""
 import uuid
 
 import psycopg
+from orders_local.stack import OrderStack
 from samlocal.local_stack import LocalStack
 
 
@@ -20,7 +21,7 @@ def place(stack: LocalStack, email: str) -> str:
 
 
 def test_an_order_is_announced_from_the_outbox_and_ends_completed_with_one_email(
-    postgres_order_stack: LocalStack,
+    postgres_order_stack: OrderStack,
 ) -> None:
     email = f"pg-{uuid.uuid4().hex[:8]}@example.com"
 
@@ -35,7 +36,7 @@ def test_an_order_is_announced_from_the_outbox_and_ends_completed_with_one_email
 
 
 def test_the_next_invocation_reconnects_after_the_server_dropped_every_function_connection(
-    postgres_order_stack: LocalStack,
+    postgres_order_stack: OrderStack,
 ) -> None:
     database = postgres_order_stack.database
     assert database is not None

@@ -6,12 +6,12 @@ import uuid
 
 import psycopg
 import pytest
-from samlocal.local_stack import LocalStack
+from orders_local.stack import OrderStack
 from samlocal.pg_proxy import OPTIONS_REFUSED
 
 
 def test_the_functions_reach_the_database_through_the_stacks_rds_proxy_and_never_pin(
-    postgres_order_stack: LocalStack,
+    postgres_order_stack: OrderStack,
 ) -> None:
     proxy, database = postgres_order_stack.database_proxy, postgres_order_stack.database
     assert proxy is not None
@@ -36,7 +36,7 @@ def test_the_functions_reach_the_database_through_the_stacks_rds_proxy_and_never
     assert proxy.pinned_sessions == 0
 
 
-def test_the_stacks_proxy_refuses_startup_options_as_rds_proxy_does(postgres_order_stack: LocalStack) -> None:
+def test_the_stacks_proxy_refuses_startup_options_as_rds_proxy_does(postgres_order_stack: OrderStack) -> None:
     proxy, database = postgres_order_stack.database_proxy, postgres_order_stack.database
     assert proxy is not None
     assert database is not None

@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 from orders_local.pytest_plugin import OrdersFaults, OrdersResources, OrdersWait
+from orders_local.stack import ORDERS_TEMPLATE
 from samlocal.http_client import JsonClient
-from samlocal.local_stack import DEFAULT_TEMPLATE, LocalStack
+from samlocal.local_stack import LocalStack
 
 from tests.builders import order_body
 
@@ -45,7 +46,7 @@ def test_a_teams_test_file_runs_on_the_entry_point_alone_and_a_wait_in_vain_show
     # Given a project of its own, with no conftest.py: only an ini file naming the template, and
     # a test file that asks for the plugin's fixtures by name
     monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
-    pytester.makeini(f"[pytest]\norders_template = {DEFAULT_TEMPLATE}\norders_time_scale = 0.02\n")
+    pytester.makeini(f"[pytest]\norders_template = {ORDERS_TEMPLATE}\norders_time_scale = 0.02\n")
     pytester.makepyfile(test_my_function=textwrap.dedent(TEAM_TEST))
 
     # When pytest runs it, in a process of its own, as the team would

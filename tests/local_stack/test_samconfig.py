@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 import typer
 from orders_local.cli import _template_parameters
+from orders_local.stack import ORDERS_TEMPLATE, OrderStack, OrderStackOptions
 from samcli.cli.types import CfnParameterOverridesType
 from samcli.lib.config.samconfig import SamConfig
-from samlocal.local_stack import DEFAULT_TEMPLATE, LocalStack, StackOptions
 from samlocal.samconfig import SamConfigError, config_file_for, parameter_overrides
 from samlocal.yaml_loader import load_template
 
-SHIPPED = config_file_for(DEFAULT_TEMPLATE)
+SHIPPED = config_file_for(ORDERS_TEMPLATE)
 
 
 def sam_reads(path: Path, environment: str) -> dict[str, str]:
@@ -40,7 +40,7 @@ def test_the_shipped_samconfig_is_read_locally_as_sam_reads_it(environment: str)
 
 @pytest.mark.parametrize("environment", ["default", "prod"])
 def test_every_shipped_environment_deploys_the_template_with_its_required_parameters(environment: str) -> None:
-    declared = load_template(DEFAULT_TEMPLATE)["Parameters"]
+    declared = load_template(ORDERS_TEMPLATE)["Parameters"]
     required = {name for name, spec in declared.items() if "Default" not in spec}
     deploy = tomllib.loads(SHIPPED.read_text())[environment]["deploy"]["parameters"]
 
@@ -87,15 +87,15 @@ def test_a_malformed_override_is_refused_naming_where_it_is(tmp_path: Path) -> N
 def test_a_parameter_given_on_the_command_line_wins_over_the_config(tmp_path: Path) -> None:
     path = write(tmp_path, 'version = 0.1\n[default.deploy.parameters]\nparameter_overrides = "A=1 B=2"\n')
 
-    assert _template_parameters(DEFAULT_TEMPLATE, "default", path, ["B=3"]) == {"A": "1", "B": "3"}
+    assert _template_parameters(ORDERS_TEMPLATE, "default", path, ["B=3"]) == {"A": "1", "B": "3"}
     with pytest.raises(typer.BadParameter, match="no environment 'qa'"):
-        _template_parameters(DEFAULT_TEMPLATE, "qa", path, None)
+        _template_parameters(ORDERS_TEMPLATE, "qa", path, None)
 
 
 def test_the_local_stack_runs_with_the_config_environments_parameters() -> None:
-    parameters = _template_parameters(DEFAULT_TEMPLATE, "prod", None, None)
+    parameters = _template_parameters(ORDERS_TEMPLATE, "prod", None, None)
 
-    with LocalStack(StackOptions(parameters=parameters, start_sources=False, stack_name="samconfig")) as stack:
+    with OrderStack(OrderStackOptions(parameters=parameters, start_sources=False, stack_name="samconfig")) as stack:
         environment = stack.functions["SendNotificationFunction"].environment
         reserved = stack.functions["ProcessOrderFunction"].reserved_concurrency
 

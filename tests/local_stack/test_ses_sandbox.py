@@ -1,4 +1,4 @@
-"""SES in its sandbox, as a new account's SES is (`--ses-sandbox`, StackOptions.ses_sandbox): it
+"""SES in its sandbox, as a new account's SES is (`--ses-sandbox`, OrderStackOptions.ses_sandbox): it
 e-mails only verified identities, and refuses any other recipient as SES does ("MessageRejected:
 Email address is not verified. The following identities failed the check in region US-EAST-1:
 ..."). SES's SendEmail reference: in the sandbox you "may only send to verified addresses or
@@ -13,9 +13,9 @@ import pytest
 from botocore.exceptions import ClientError
 from orders_local.cli import app
 from orders_local.pytest_plugin import OrdersEmails, OrdersQueues, OrdersResources, OrdersWait, settings_of
+from orders_local.stack import OrderStack, OrderStackOptions
 from samlocal.emulator import Emulator
 from samlocal.http_client import JsonClient
-from samlocal.local_stack import LocalStack, StackOptions
 from samlocal.provision import aws_client
 from typer.testing import CliRunner
 
@@ -121,21 +121,21 @@ def test_outside_the_sandbox_an_unverified_recipient_receives() -> None:
 
 
 @pytest.fixture(scope="module")
-def sandbox_stack() -> Iterator[LocalStack]:
+def sandbox_stack() -> Iterator[OrderStack]:
     """The service's template with SES in its sandbox, as `orders up --ses-sandbox` runs it."""
-    with LocalStack(StackOptions(stack_name="ses-sandbox", time_scale=0.02, ses_sandbox=True)) as stack:
+    with OrderStack(OrderStackOptions(stack_name="ses-sandbox", time_scale=0.02, ses_sandbox=True)) as stack:
         yield stack
 
 
 @pytest.fixture
-def sandbox_api(sandbox_stack: LocalStack) -> Iterator[JsonClient]:
+def sandbox_api(sandbox_stack: OrderStack) -> Iterator[JsonClient]:
     client = sandbox_stack.api_client()
     yield client
     client.close()
 
 
 def test_in_the_sandbox_a_verified_customer_gets_the_email_and_an_unverified_ones_notification_is_dead_lettered(
-    sandbox_stack: LocalStack, sandbox_api: JsonClient
+    sandbox_stack: OrderStack, sandbox_api: JsonClient
 ) -> None:
     orders_emails = OrdersEmails(sandbox_stack.emulator.middleware)
     orders_wait = OrdersWait(sandbox_stack, orders_emails)

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 import pytest
-from samlocal.local_stack import LocalStack, StackOptions
+from orders_local.stack import OrderStack, OrderStackOptions
 from samlocal.traces import TraceCollector, TraceDocument
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
@@ -17,10 +17,10 @@ DAEMON_HEADER = '{"format": "json", "version": 1}\n'
 
 
 @pytest.fixture(scope="module")
-def traced_stack() -> Iterator[LocalStack]:
+def traced_stack() -> Iterator[OrderStack]:
     """The service's template in worker processes; not the session's `order_stack`, whose every
     e-mail test_order_pipeline.py counts."""
-    with LocalStack(StackOptions(stack_name="traced", time_scale=0.02)) as stack:
+    with OrderStack(OrderStackOptions(stack_name="traced", time_scale=0.02)) as stack:
         yield stack
 
 
@@ -81,7 +81,7 @@ def test_a_datagram_that_is_not_the_daemon_protocol_is_dropped_and_counted() -> 
 
 
 def test_an_orders_invocations_send_their_segments_with_aws_subsegments_and_no_address(
-    traced_stack: LocalStack,
+    traced_stack: OrderStack,
 ) -> None:
     client = traced_stack.api_client()
     email = f"traced-{uuid.uuid4().hex[:8]}@example.com"

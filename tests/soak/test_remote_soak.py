@@ -21,9 +21,9 @@ import pytest
 from botocore.credentials import Credentials
 from orders_local.remote import RefusedError, SignedJsonClient, connect, region_of_api
 from orders_local.remote_soak import plan_for, run_remote_soak
+from orders_local.stack import OrderStack, OrderStackOptions
 from orders_local.workload import NO_ANSWER, retry_after
 from samlocal.http_client import HttpAnswer
-from samlocal.local_stack import LocalStack, StackOptions
 from samlocal.provision import LOCAL_CREDENTIALS
 from samlocal.template import REGION
 
@@ -32,9 +32,9 @@ STACK_NAME = "remote-soak"
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack() -> Iterator[OrderStack]:
     # AWS's retry delays scaled down, as for every local pipeline test.
-    with LocalStack(StackOptions(stack_name=STACK_NAME, time_scale=0.02)) as running:
+    with OrderStack(OrderStackOptions(stack_name=STACK_NAME, time_scale=0.02)) as running:
         yield running
 
 
@@ -50,7 +50,7 @@ def aws_environment(tmp_path: Path, **variables: str) -> dict[str, str]:
     return environment
 
 
-def local_credentials(stack: LocalStack, tmp_path: Path) -> dict[str, str]:
+def local_credentials(stack: OrderStack, tmp_path: Path) -> dict[str, str]:
     return aws_environment(
         tmp_path,
         AWS_ENDPOINT_URL=stack.endpoint_url,
@@ -73,7 +73,7 @@ def soak(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess
 
 
 def test_the_soak_of_a_stack_by_its_outputs_finds_every_order_final_and_notified_once(
-    stack: LocalStack, tmp_path: Path
+    stack: OrderStack, tmp_path: Path
 ) -> None:
     # Given the local stack, known only by its API URL, its stack name and the caller's credentials
     report_file = tmp_path / "report.json"
@@ -111,7 +111,7 @@ def test_the_soak_of_a_stack_by_its_outputs_finds_every_order_final_and_notified
 
 
 def test_notifications_that_never_go_out_fail_the_accounting_and_are_found_dead_lettered(
-    stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: OrderStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a stack whose SES refuses every e-mail of the soak (to the mailbox simulator's domain)
     for name in [name for name in os.environ if name.startswith("AWS_")]:
@@ -137,7 +137,7 @@ def test_notifications_that_never_go_out_fail_the_accounting_and_are_found_dead_
     assert any("notification dead-letter queue holds" in problem for problem in report.problems)
 
 
-def test_a_stack_that_does_not_exist_is_refused_with_exit_2(stack: LocalStack, tmp_path: Path) -> None:
+def test_a_stack_that_does_not_exist_is_refused_with_exit_2(stack: OrderStack, tmp_path: Path) -> None:
     done = soak(local_credentials(stack, tmp_path), "--api-url", stack.api_url, "--stack-name", "no-such-stack")
 
     assert done.returncode == 2
@@ -146,7 +146,7 @@ def test_a_stack_that_does_not_exist_is_refused_with_exit_2(stack: LocalStack, t
 
 @pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudFormation..WaitConditionHandle:UserWarning")
 def test_a_stack_without_the_outputs_the_accounting_reads_is_refused_with_exit_2(
-    stack: LocalStack, tmp_path: Path
+    stack: OrderStack, tmp_path: Path
 ) -> None:
     # Given a stack deployed from an older template: the API's URL, and nothing else
     template = {
@@ -161,7 +161,7 @@ def test_a_stack_without_the_outputs_the_accounting_reads_is_refused_with_exit_2
     assert "has no output IdempotencyTableName, SendNotificationFunctionName" in done.stderr
 
 
-def test_without_credentials_the_soak_is_refused_with_exit_2(stack: LocalStack, tmp_path: Path) -> None:
+def test_without_credentials_the_soak_is_refused_with_exit_2(stack: OrderStack, tmp_path: Path) -> None:
     no_credentials = aws_environment(tmp_path, AWS_ENDPOINT_URL=stack.endpoint_url, AWS_DEFAULT_REGION=REGION)
 
     done = soak(no_credentials, "--api-url", stack.api_url, "--stack-name", STACK_NAME)
@@ -170,7 +170,7 @@ def test_without_credentials_the_soak_is_refused_with_exit_2(stack: LocalStack, 
     assert "No AWS credentials found" in done.stderr
 
 
-def test_fault_options_are_refused_against_a_deployed_stack(stack: LocalStack, tmp_path: Path) -> None:
+def test_fault_options_are_refused_against_a_deployed_stack(stack: OrderStack, tmp_path: Path) -> None:
     done = soak(
         local_credentials(stack, tmp_path),
         "--api-url",

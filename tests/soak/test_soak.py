@@ -5,21 +5,23 @@ from collections.abc import Iterator
 
 import pytest
 from orders_local.soak import HUNG_SERVICES, run_soak
-from samlocal.local_stack import LocalStack, StackOptions, StoreKind
+from orders_local.stack import OrderStack, OrderStackOptions, StoreKind
 
 
 @pytest.fixture(params=["dynamodb", "postgres"])
-def soak_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+def soak_stack(request: pytest.FixtureRequest) -> Iterator[OrderStack]:
     store: StoreKind = request.param
-    options = StackOptions(stack_name=f"soak-{store}", time_scale=0.1, store=store, ses_sandbox=store == "dynamodb")
+    options = OrderStackOptions(
+        stack_name=f"soak-{store}", time_scale=0.1, store=store, ses_sandbox=store == "dynamodb"
+    )
     if store == "postgres":
         options.database_url = request.getfixturevalue("postgres_server")
-    with LocalStack(options) as stack:
+    with OrderStack(options) as stack:
         yield stack
 
 
 @pytest.mark.soak
-def test_under_faults_nothing_is_lost_or_doubled_and_no_answer_is_a_5xx(soak_stack: LocalStack) -> None:
+def test_under_faults_nothing_is_lost_or_doubled_and_no_answer_is_a_5xx(soak_stack: OrderStack) -> None:
     report = run_soak(soak_stack, orders=200, clients=8, drain_timeout=300)
 
     assert report.demo.problems == []

@@ -149,8 +149,9 @@ class OrderIndex:
 
 def stored_status(stack: "LocalStack", order_id: str) -> str | None:
     """The order's status in the store now, or None if the store has no such order."""
-    if stack.database is not None:
-        with psycopg.connect(**stack.database.params) as connection:
+    database = getattr(stack, "database", None)  # the order profile's PostgreSQL store, if any
+    if database is not None:
+        with psycopg.connect(**database.params) as connection:
             row = connection.execute("SELECT status FROM orders WHERE order_id = %s", (order_id,)).fetchone()
         return None if row is None else str(row[0])
     table = stack.resources.tables.get("OrdersTable")
@@ -167,8 +168,9 @@ def stored_status(stack: "LocalStack", order_id: str) -> str | None:
 def latest_orders(stack: "LocalStack", limit: int = 50) -> list[OrderRow]:
     """The most recently placed orders, newest first, read from the store (a scan: for tests and
     tools, not for a page that refreshes)."""
-    if stack.database is not None:
-        with psycopg.connect(**stack.database.params) as connection:
+    database = getattr(stack, "database", None)  # the order profile's PostgreSQL store, if any
+    if database is not None:
+        with psycopg.connect(**database.params) as connection:
             rows = connection.execute(
                 "SELECT order_id, customer_id, status, total_minor, currency, created_at FROM orders"
                 " ORDER BY created_at DESC LIMIT %s",
