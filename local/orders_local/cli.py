@@ -1,139 +1,61 @@
-"""The `orders` command: run the order service on this machine, from template.yaml."""
+"""The `orders` command: samlocal with the order service's template, its store, and its own
+verbs (`demo`, `soak`)."""
 
-import contextlib
 import json
-import os
-import shutil
-import signal
-import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from samlocal.calls import InvalidBodyError, answer_lines, parse_headers, read_body
-from samlocal.calls import call as call_api
-from samlocal.console.server import WebConsole
-from samlocal.dead_letters import failure_reasons, peek, redrive, source_queue_of
-from samlocal.events import event_lines, events_of
-from samlocal.intrinsics import UnsupportedConstructError
-from samlocal.local_stack import LocalStack, RunnerKind
-from samlocal.logs import LOG_STYLES, LogStyle
-from samlocal.not_emulated import summary as not_emulated_summary
-from samlocal.provision import aws_client
-from samlocal.reload import CodeReloader
-from samlocal.runtime.debugging import DEBUG_HOST, DebugTarget, launch_configuration, parse_debug_targets
-from samlocal.runtime.workers import WorkerRunner
-from samlocal.samconfig import SamConfigError, config_file_for, parameter_overrides
-from samlocal.state import LOG_FILE, StackState
+from samlocal.cli import (
+    ConfigEnvOption,
+    ConfigFileOption,
+    ConsolePortOption,
+    DebugNoWaitOption,
+    DebugOption,
+    EventOption,
+    FunctionArgument,
+    LogFormatOption,
+    ParameterOption,
+    PortOption,
+    RawLogsOption,
+    ReloadOption,
+    RunnerOption,
+    SesSandboxOption,
+    TemplateOption,
+    TimeScaleOption,
+    VerboseOption,
+    add_running_stack_commands,
+    console,
+    debug_targets,
+    errors,
+    invoke_once,
+    log_style,
+    progress,
+    read_event,
+    runner_kind,
+    serve,
+    show_tracebacks,
+    start,
+    template_parameters,
+)
+from samlocal.state import LOG_FILE
 
 from orders_local.demo import DemoReport, run_demo
-from orders_local.postgres import ServerUnavailableError
 from orders_local.remote import RefusedError, connect
 from orders_local.remote_soak import as_json, report_tables, run_remote_soak
 from orders_local.soak import SoakReport, run_soak
 from orders_local.stack import ORDERS_TEMPLATE, OrderStack, OrderStackOptions, StoreKind
 
-app = typer.Typer(help="Run the order service locally: no Docker, no AWS account, no network.", no_args_is_help=True)
-dlq_app = typer.Typer(help="Inspect and redrive dead-letter queues of a running `orders up`.", no_args_is_help=True)
-app.add_typer(dlq_app, name="dlq")
-# Without a terminal (CI, pipes) Rich would assume 80 columns and truncate the tables.
-_WIDTH = shutil.get_terminal_size((120, 40)).columns
-console = Console(width=_WIDTH)
-errors = Console(stderr=True, soft_wrap=True)
+app = typer.Typer(
+    help="Run the order service locally: no Docker, no AWS account, no network.",
+    no_args_is_help=True,
+    callback=show_tracebacks,
+)
 
-TemplateOption = Annotated[Path, typer.Option("--template", help="The SAM template to run.")]
-ParameterOption = Annotated[
-    list[str] | None, typer.Option("--parameter", "-p", help="Template parameter override, NAME=VALUE.")
-]
 StoreOption = Annotated[
     str, typer.Option("--store", help="dynamodb, or postgres (a fresh database on ORDERS_DATABASE_URL's server).")
 ]
-RunnerOption = Annotated[
-    str, typer.Option("--runner", help="workers (processes over the Lambda Runtime API) or in-process (for tests).")
-]
-ConfigEnvOption = Annotated[
-    str | None,
-    typer.Option(
-        "--config-env", help="Take the template parameters of this samconfig.toml environment (--parameter wins)."
-    ),
-]
-ConfigFileOption = Annotated[
-    Path | None, typer.Option("--config-file", help="The samconfig.toml to read (default: beside the template).")
-]
-SesSandboxOption = Annotated[
-    bool,
-    typer.Option(
-        "--ses-sandbox",
-        help="SES as in a new account's sandbox: it e-mails only verified addresses and domains (the sender, and "
-        "what `aws ses verify-email-identity` verifies against the emulator); any other recipient is MessageRejected.",
-    ),
-]
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    )
-
-
-def _parameters(values: list[str] | None) -> dict[str, str]:
-    parsed = {}
-    for value in values or []:
-        name, separator, setting = value.partition("=")
-        if not separator:
-            raise typer.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="--parameter")
-        parsed[name] = setting
-    return parsed
-
-
-def _template_parameters(
-    template: Path, config_env: str | None, config_file: Path | None, given: list[str] | None
-) -> dict[str, str]:
-    """The samconfig.toml environment's parameter_overrides, then --parameter values over them."""
-    configured: dict[str, str] = {}
-    if config_env is not None:
-        try:
-            configured = parameter_overrides(config_file or config_file_for(template), config_env)
-        except SamConfigError as error:
-            raise typer.BadParameter(str(error), param_hint="--config-env") from None
-    return {**configured, **_parameters(given)}
-
-
-def _start(options: OrderStackOptions) -> OrderStack:
-    try:
-        return OrderStack(options)
-    except UnsupportedConstructError as error:
-        errors.print(f"[red]The local stack cannot run this template:[/red] {error}")
-        raise typer.Exit(2) from None
-    except (ValueError, ServerUnavailableError) as error:
-        errors.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-
-
-def _announce(stack: OrderStack, *, verbose: bool = False) -> None:
-    console.print(f"[bold]API[/bold]       {stack.api_url}")
-    console.print(f"[bold]Emulator[/bold]  {stack.endpoint_url}  (AWS_ENDPOINT_URL for the AWS CLI or boto3)")
-    resources = Table(title="Resources", show_header=True, header_style="bold")
-    resources.add_column("Logical id")
-    resources.add_column("Name / URL")
-    for logical_id, name in stack.resources.tables.items():
-        resources.add_row(logical_id, name)
-    for logical_id, url in stack.resources.queue_urls.items():
-        resources.add_row(logical_id, url)
-    for bus in stack.resources.event_buses:
-        resources.add_row("event bus", bus)
-    for function in stack.functions.values():
-        resources.add_row(function.logical_id, f"{function.handler}  (timeout {function.timeout_seconds}s)")
-    console.print(resources)
-    for notice in stack.notices:
-        console.print(f"[cyan]Note:[/cyan] {notice}")
-    types = {logical_id: str(resource["Type"]) for logical_id, resource in stack.stack.resources.items()}
-    for line in not_emulated_summary(stack.stack.not_emulated, types, verbose=verbose):
-        console.print(line)
 
 
 @app.command()
@@ -142,103 +64,59 @@ def up(
     parameter: ParameterOption = None,
     config_env: ConfigEnvOption = None,
     config_file: ConfigFileOption = None,
-    port: Annotated[int, typer.Option(help="API port (0 picks a free one).")] = 3000,
-    time_scale: Annotated[float, typer.Option(help="Scale AWS's retry delays (1.0 = AWS timing).")] = 1.0,
-    log_format: Annotated[
-        str,
-        typer.Option(help="compact (one line per record), pretty (JSON records indented) or raw (as written)."),
-    ] = "compact",
-    raw_logs: Annotated[bool, typer.Option("--raw-logs", help="Same as --log-format raw.")] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", help="List each part of the template that is not emulated, and why.")
-    ] = False,
+    port: PortOption = 3000,
+    time_scale: TimeScaleOption = 1.0,
+    log_format: LogFormatOption = "compact",
+    raw_logs: RawLogsOption = False,
+    verbose: VerboseOption = False,
     runner: RunnerOption = "workers",
     store: StoreOption = "dynamodb",
-    reload: Annotated[
-        bool, typer.Option("--reload/--no-reload", help="Run saved code and template changes without a restart.")
-    ] = True,
-    console_port: Annotated[
-        int, typer.Option(help="Port of the web console on 127.0.0.1 (0 picks a free one, -1 serves none).")
-    ] = 3001,
-    debug: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--debug",
-            metavar="FUNCTION[:PORT]",
-            help="Run the function (a logical id; repeatable) under debugpy on 127.0.0.1:PORT (5678 upward if not "
-            "given): one worker, its timeout suspended while a debugger is attached, its invocations held until one "
-            "attaches.",
-        ),
-    ] = None,
-    debug_no_wait: Annotated[
-        bool, typer.Option("--debug-no-wait", help="Run debugged functions without waiting for a debugger.")
-    ] = False,
+    reload: ReloadOption = True,
+    console_port: ConsolePortOption = 3001,
+    debug: DebugOption = None,
+    debug_no_wait: DebugNoWaitOption = False,
     ses_sandbox: SesSandboxOption = False,
 ) -> None:
     """Start everything and keep it running until Ctrl-C."""
+    log_format = "raw" if raw_logs else log_format
     options = OrderStackOptions(
         store=_store(store),
         template=template,
-        parameters=_template_parameters(template, config_env, config_file, parameter),
-        runner=_runner(runner),
+        parameters=template_parameters(template, config_env, config_file, parameter),
+        runner=runner_kind(runner),
         time_scale=time_scale,
         api_port=port,
         echo_logs=True,
-        pretty_logs=not raw_logs and _log_style(log_format) != "raw",
+        pretty_logs=log_style(log_format) != "raw",
         log_file=LOG_FILE,
-        debug=_debug_targets(debug, wait=not debug_no_wait),
+        debug=debug_targets(debug, wait=not debug_no_wait),
         ses_sandbox=ses_sandbox,
     )
-    stack = _start(options)
-    stack.logs.style = _log_style(log_format)
-    StackState(stack.endpoint_url, stack.api_url, stack.resources.queue_urls, os.getpid()).save()
-    _announce(stack, verbose=verbose)
-    announce_debuggers(stack)
-    reloader = CodeReloader(stack, say=lambda line: console.print(f"[cyan]{line}[/cyan]")) if reload else None
-    if reloader is not None:
-        reloader.start()
-        console.print(f"Reloading on save: {', '.join(str(path) for path in reloader.watched)}")
-    web = None
-    if console_port >= 0:
-        try:
-            web = WebConsole(stack, port=console_port).start()
-            console.print(f"[bold]Console[/bold]   {web.url}")
-        except OSError as error:
-            console.print(
-                f"[yellow]No console: port {console_port} is taken ({error.strerror}); "
-                "--console-port 0 picks a free one.[/yellow]"
-            )
-    console.print("[green]Ready.[/green] Ctrl-C to stop.")
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
-    console.print("Stopping ...")
-    if web is not None:
-        web.stop()
-    if reloader is not None:
-        reloader.stop()
-    stack.close()
+    serve(start(OrderStack, options), log_format=log_format, verbose=verbose, reload=reload, console_port=console_port)
 
 
-def _debug_targets(values: list[str] | None, *, wait: bool) -> list[DebugTarget]:
-    try:
-        return parse_debug_targets(values or [], wait=wait)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--debug") from None
-
-
-def announce_debuggers(stack: LocalStack) -> None:
-    """Per debugged function: where a debugger attaches, and the VS Code launch.json entry that does."""
-    debuggers = stack.runner.debuggers if isinstance(stack.runner, WorkerRunner) else {}
-    for logical_id, debugger in debuggers.items():
-        waits = "its invocations wait for one" if debugger.target.wait else "it runs without waiting for one"
-        address = f"{DEBUG_HOST}:{debugger.port}"
-        console.print(f"[bold]Debug[/bold]     {logical_id}: attach a debugger to {address} ({waits})")
-        console.print(f'VS Code launch.json entry for {logical_id} (one of its "configurations"):')
-        entry = json.dumps(launch_configuration(debugger.function, debugger.port), indent=2)
-        # As is and never wrapped: it is there to be copied.
-        console.print(entry, markup=False, highlight=False, soft_wrap=True)
+@app.command()
+def invoke(
+    function: FunctionArgument,
+    event: EventOption,
+    template: TemplateOption = ORDERS_TEMPLATE,
+    parameter: ParameterOption = None,
+    config_env: ConfigEnvOption = None,
+    config_file: ConfigFileOption = None,
+    runner: RunnerOption = "workers",
+    store: StoreOption = "dynamodb",
+) -> None:
+    """Invoke one function once, in a fresh stack: its result on stdout, its logs on stderr."""
+    payload = read_event(event)
+    options = OrderStackOptions(
+        store=_store(store),
+        template=template,
+        parameters=template_parameters(template, config_env, config_file, parameter),
+        runner=runner_kind(runner),
+        start_sources=False,
+        echo_logs=True,
+    )
+    invoke_once(start(OrderStack, options), function, payload)
 
 
 @app.command()
@@ -264,8 +142,8 @@ def demo(
     options = OrderStackOptions(
         store=_store(store),
         template=template,
-        parameters=_template_parameters(template, config_env, config_file, parameter),
-        runner=_runner(runner),
+        parameters=template_parameters(template, config_env, config_file, parameter),
+        runner=runner_kind(runner),
         time_scale=time_scale,
         echo_logs=show_logs,
         stack_name="orders-demo",
@@ -274,13 +152,13 @@ def demo(
     console.print(
         f"Starting the local stack from {template.name} ({runner} runner, {store} store, AWS delays x{time_scale}) ..."
     )
-    stack = _start(options)
+    stack = start(OrderStack, options)
     try:
         console.print(f"API at {stack.api_url}")
         for notice in stack.notices:
             console.print(f"[cyan]Note:[/cyan] {notice}")
         plan_size = orders + orders // 20 + orders // 5  # about: orders, invalid bodies, retries and cancels
-        with _progress() as bar:
+        with progress() as bar:
             task = bar.add_task("HTTP requests", total=plan_size)
             report = run_demo(
                 stack, orders=orders, clients=clients, drain_patience=60, progress=lambda n: bar.advance(task, n)
@@ -394,9 +272,9 @@ def soak(
     console.print(
         f"Soak: {orders} orders, {clients} clients, {fault_rate:.0%} of AWS calls failing, {store} store{sandbox}"
     )
-    stack = _start(options)
+    stack = start(OrderStack, options)
     try:
-        with _progress() as bar:
+        with progress() as bar:
             task = bar.add_task("HTTP requests", total=None)
             report = run_soak(
                 stack, orders=orders, clients=clients, fault_rate=fault_rate, progress=lambda n: bar.advance(task, n)
@@ -441,7 +319,7 @@ def _soak_deployed(
     )
     for note in deployed.notes:
         console.print(f"[cyan]Note:[/cyan] {note}")
-    with _progress() as bar:
+    with progress() as bar:
         task = bar.add_task("HTTP requests", total=None)
         report = run_remote_soak(
             deployed, orders=orders, clients=clients, timeout=timeout, progress=lambda n: bar.advance(task, n)
@@ -477,151 +355,7 @@ def _print_soak(report: SoakReport) -> None:
     console.print(f"Soak duration: {report.duration_seconds:.1f} s")
 
 
-@app.command()
-def invoke(
-    function: Annotated[str, typer.Argument(help="Logical id of the function in the template.")],
-    event: Annotated[Path, typer.Option("--event", "-e", help="JSON file with the event ('-' for stdin).")],
-    template: TemplateOption = ORDERS_TEMPLATE,
-    parameter: ParameterOption = None,
-    config_env: ConfigEnvOption = None,
-    config_file: ConfigFileOption = None,
-    runner: RunnerOption = "workers",
-    store: StoreOption = "dynamodb",
-) -> None:
-    """Invoke one function once, in a fresh stack: its result on stdout, its logs on stderr."""
-    payload = json.loads(sys.stdin.read() if str(event) == "-" else event.read_text())
-    options = OrderStackOptions(
-        store=_store(store),
-        template=template,
-        parameters=_template_parameters(template, config_env, config_file, parameter),
-        runner=_runner(runner),
-        start_sources=False,
-        echo_logs=True,
-    )
-    stack = _start(options)
-    try:
-        if function not in stack.functions:
-            errors.print(
-                f"[red]No function {function!r} in the template.[/red] Functions: {', '.join(stack.functions)}"
-            )
-            raise typer.Exit(2)
-        invocation = stack.invoke(function, payload)
-    finally:
-        stack.close()
-    if invocation.ok:
-        print(json.dumps(invocation.payload, indent=2, default=str))
-        return
-    print(json.dumps(dict(invocation.error or {}), indent=2))
-    raise typer.Exit(1)
-
-
-@app.command()
-def call(
-    method: Annotated[str, typer.Argument(help="GET, POST, ...")],
-    path: Annotated[str, typer.Argument(help="Path under the API's stage, with its query string: /orders?limit=5.")],
-    body: Annotated[
-        str | None, typer.Argument(help="JSON body, inline or @path/to/file.json (@- for standard input).")
-    ] = None,
-    header: Annotated[
-        list[str] | None, typer.Option("--header", "-H", help="Extra header, 'Name: value' (repeatable).")
-    ] = None,
-    redact: Annotated[
-        bool, typer.Option(help="Show e-mail addresses in the answer as the logs do: <email redacted>.")
-    ] = True,
-) -> None:
-    """Call the API of a running `orders up`, SigV4-signed with the local credentials; exit 1 on a non-2xx."""
-    try:
-        payload = read_body(body)
-        headers = parse_headers(header)
-    except (InvalidBodyError, ValueError) as error:
-        errors.print(f"[red]Nothing sent:[/red] {error}")
-        raise typer.Exit(2) from None
-    api_url = _running_stack().api_url
-    try:
-        answer = call_api(api_url, method.upper(), path, payload, headers)
-    except OSError as error:
-        errors.print(f"[red]Cannot reach the API at {api_url}[/red] ({error}): is `orders up` running?")
-        raise typer.Exit(2) from None
-    for line in answer_lines(answer, redacted=redact):
-        console.print(line, soft_wrap=True)
-    if not answer.ok:
-        raise typer.Exit(1)
-
-
-@app.command()
-def events(
-    correlation_id: Annotated[
-        str, typer.Argument(help="An order id, or a correlation id (the x-amzn-RequestId of an API answer).")
-    ],
-    log_file: Annotated[Path, typer.Option(help="The log file `orders up` appends to.")] = LOG_FILE,
-) -> None:
-    """The functions' log records of one order, across functions, in time order."""
-    if not log_file.exists():
-        errors.print(f"[red]No log file at {log_file}[/red]: `orders up` writes it.")
-        raise typer.Exit(2)
-    with log_file.open(encoding="utf-8") as lines:
-        found = events_of(lines, correlation_id)
-    if not found:
-        errors.print(f"No log record mentions {correlation_id} in {log_file}.")
-        raise typer.Exit(1)
-    for line in event_lines(found):
-        console.print(line, soft_wrap=True)
-
-
-def _running_stack() -> StackState:
-    try:
-        return StackState.load()
-    except FileNotFoundError as error:
-        errors.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-
-
-@dlq_app.command("list")
-def dlq_list(queue: Annotated[str, typer.Argument(help="Logical id of the dead-letter queue.")]) -> None:
-    """Show what sits in a dead-letter queue, without consuming it."""
-    state = StackState.load()
-    sqs = aws_client("sqs", state.endpoint_url)
-    letters = peek(sqs, _queue_url(state, queue))
-    reasons = failure_reasons(LOG_FILE.read_text(encoding="utf-8").split("\n")) if LOG_FILE.exists() else {}
-    table = Table(title=f"{queue}: {len(letters)} message(s)", header_style="bold")
-    for column in ("Message id", "Receives", "About", "Last failure"):
-        table.add_column(column)
-    for letter in letters:
-        table.add_row(letter.message_id, str(letter.receive_count), letter.summary, reasons.get(letter.message_id, "?"))
-    console.print(table)
-
-
-@dlq_app.command("redrive")
-def dlq_redrive(queue: Annotated[str, typer.Argument(help="Logical id of the dead-letter queue.")]) -> None:
-    """Move every message of a dead-letter queue back to the queue it came from."""
-    state = StackState.load()
-    sqs = aws_client("sqs", state.endpoint_url)
-    dead_letter_url = _queue_url(state, queue)
-    source = source_queue_of(sqs, dead_letter_url, state.queue_urls)
-    moved = redrive(sqs, dead_letter_url, source)
-    console.print(f"Moved {moved} message(s) from {queue} back to {source.rsplit('/', 1)[-1]}.")
-
-
-def _queue_url(state: StackState, logical_id: str) -> str:
-    if logical_id not in state.queue_urls:
-        errors.print(f"[red]No queue {logical_id!r}.[/red] Queues: {', '.join(state.queue_urls)}")
-        raise typer.Exit(2)
-    return state.queue_urls[logical_id]
-
-
-def _runner(value: str) -> RunnerKind:
-    if value == "workers":
-        return "workers"
-    if value == "in-process":
-        return "in-process"
-    raise typer.BadParameter("choose workers or in-process", param_hint="--runner")
-
-
-def _log_style(value: str) -> LogStyle:
-    for style in LOG_STYLES:
-        if value == style:
-            return style
-    raise typer.BadParameter(f"choose {', '.join(LOG_STYLES)}", param_hint="--log-format")
+add_running_stack_commands(app, "orders")
 
 
 def _store(value: str) -> StoreKind:

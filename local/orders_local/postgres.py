@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+from samlocal.errors import StartError
 
 from order_service.adapters.postgres.migrate import migrate
 
@@ -20,7 +21,7 @@ def admin_url() -> str:
     return os.environ.get("ORDERS_DATABASE_URL", DEFAULT_ADMIN_URL)
 
 
-class ServerUnavailableError(RuntimeError):
+class ServerUnavailableError(StartError):
     """No PostgreSQL server where ORDERS_DATABASE_URL points."""
 
 

@@ -79,6 +79,10 @@ class OrderStack(LocalStack):
             options = replace(options, addons=[*options.addons, self.store])
         self.order_options = options
         super().__init__(options)
+        self.notices.append(
+            f"`orders soak --api-url {self.api_url if self.api else 'URL'} --stack-name {options.stack_name}` "
+            "soaks it as a deployed stack."
+        )
 
     @property
     def database(self) -> LocalDatabase | None:

@@ -1,4 +1,4 @@
-"""`orders call METHOD PATH [JSON | @file]`: one SigV4-signed request to a running `orders up`.
+"""`samlocal call METHOD PATH [JSON | @file]`: one SigV4-signed request to a running stack's API.
 
 The API's methods use the AWS_IAM authorizer: the request is signed for execute-api with the
 local credentials (`sigv4.py`), as `curl --aws-sigv4` or an AWS SDK would sign it. Signing an

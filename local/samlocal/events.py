@@ -1,4 +1,4 @@
-"""`orders events ID`: the log records of one order, across functions, in time order.
+"""`samlocal events ID`: the log records about one id (an order's, say), across functions, in time order.
 
 The functions log Powertools JSON records. What ties them to an order:
 - `order_id`: every function appends it once it knows the order (the API, ProcessOrder,

@@ -111,7 +111,7 @@ class LocalStack:
         self.api: ApiGateway | None = None
         if self.options.start_sources:
             self._start_sources()
-        # As a deploy's: what `orders soak --api-url --stack-name` reads of a deployed stack.
+        # As a deploy's: what tools that read a deployed stack's outputs find.
         self.notices.append(
             publish_stack_outputs(self.client("cloudformation"), self.stack, None if self.api is None else self.api_url)
         )

@@ -1,4 +1,4 @@
-"""What `orders up` says about the template's parts it accepts but does not emulate.
+"""What `samlocal up` says about the template's parts it accepts but does not emulate.
 
 By default a few lines, one per kind: whole resources by type ("CloudWatch alarms (14)"), then
 properties by the kind of resource that declares them ("functions: Tracing (5), ..."). With
@@ -61,7 +61,7 @@ def _largest_first(item: tuple[str, int]) -> tuple[int, str]:
 
 
 def summary(not_emulated: Mapping[str, str], types: Mapping[str, str], *, verbose: bool) -> list[RenderableType]:
-    """What `orders up` prints; nothing when everything is emulated."""
+    """What `samlocal up` prints; nothing when everything is emulated."""
     if not not_emulated:
         return []
     if verbose:
@@ -77,6 +77,6 @@ def summary(not_emulated: Mapping[str, str], types: Mapping[str, str], *, verbos
         groups.add_row(group, labels)
     return [
         f"[yellow]Declared in the template but not emulated locally[/yellow] "
-        f"({len(not_emulated)}; `orders up --verbose` lists each, and why):",
+        f"({len(not_emulated)}; `samlocal up --verbose` lists each, and why):",
         Padding(groups, (0, 0, 0, 2)),
     ]

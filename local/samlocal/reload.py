@@ -1,4 +1,4 @@
-"""Reload on save: `orders up` watches every function's code folder and the template.
+"""Reload on save: `samlocal up` watches every function's code folder and the template.
 
 A saved `.py` file retires the workers of every function whose code folder holds it (the idle
 ones at once, busy ones when their invocation ends), so the next invocation cold-starts the code
@@ -50,7 +50,7 @@ class TemplateChanges:
     def summary(self) -> list[str]:
         lines = [f"applied {line}" for line in self.applied]
         if self.needs_restart:
-            lines.append(f"restart `orders up` to apply: {'; '.join(self.needs_restart)}")
+            lines.append(f"restart `samlocal up` to apply: {'; '.join(self.needs_restart)}")
         if not lines:
             lines.append("template.yaml saved: nothing the local stack runs changed")
         return lines

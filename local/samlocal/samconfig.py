@@ -7,6 +7,7 @@ space-separated `Key=Value` pairs (values may be quoted) or a list of `Key=Value
 The local stack reads the same tables, so one file configures a deploy and a local run alike.
 """
 
+import re
 import shlex
 import tomllib
 from pathlib import Path
@@ -65,3 +66,20 @@ def parameter_overrides(path: Path, environment: str) -> dict[str, str]:
 def config_file_for(template: Path) -> Path:
     """Where SAM looks: samconfig.toml beside the template."""
     return template.resolve().parent / FILE_NAME
+
+
+def default_stack_name(template: Path, environment: str = "default") -> str:
+    """The stack's name as `sam deploy` would take it (samconfig.toml's stack_name), else the
+    template's folder, made a valid CloudFormation stack name."""
+    path = config_file_for(template)
+    if path.is_file():
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError:
+            document = {}
+        for section in ("deploy", "global"):
+            name = document.get(environment, {}).get(section, {}).get("parameters", {}).get("stack_name")
+            if isinstance(name, str) and name:
+                return name
+    folder = re.sub(r"[^A-Za-z0-9-]+", "-", template.resolve().parent.name).strip("-")
+    return folder if folder[:1].isalpha() else f"stack-{folder}".rstrip("-")

@@ -1,8 +1,8 @@
 """The local stack's CloudFormation stack: the template's Outputs, resolved to what the local
 stack created, published in the emulator's CloudFormation under the stack's name.
 
-So whatever reads a deployed stack's outputs (`aws cloudformation describe-stacks`, `orders
-soak --api-url`) reads the local stack's the same way, with AWS_ENDPOINT_URL pointing at the
+So whatever reads a deployed stack's outputs (`aws cloudformation describe-stacks`, a
+profile's tools) reads the local stack's the same way, with AWS_ENDPOINT_URL pointing at the
 emulator. moto creates no resource of its own for it: the published template holds one
 WaitConditionHandle (a resource that does nothing) and the outputs as plain values, with the
 template's parameters as the local stack resolved them (DescribeStacks lists them, as on AWS).
@@ -71,6 +71,6 @@ def publish_stack_outputs(cloudformation: Any, template: Stack, api_url: str | N
     left_out = f" (left out: {', '.join(skipped)})" if skipped else ""
     return (
         f"The template's {len(outputs)} outputs are published as CloudFormation stack {template.stack_name!r} in the "
-        f"emulator{left_out}: `orders soak --api-url URL --stack-name {template.stack_name}` soaks it as a deployed "
-        "stack."
+        f"emulator{left_out} (`aws cloudformation describe-stacks --stack-name {template.stack_name}` with "
+        "AWS_ENDPOINT_URL set reads them)."
     )

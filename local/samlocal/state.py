@@ -1,18 +1,18 @@
-"""Where a running `orders up` tells other `orders` commands how to reach it."""
+"""Where a running `samlocal up` (or `orders up`) tells the other commands how to reach it."""
 
 import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-STATE_FILE = Path(os.environ.get("ORDERS_LOCAL_STATE", ".orders-local/stack.json"))
+STATE_FILE = Path(os.environ.get("SAMLOCAL_STATE", ".samlocal/stack.json"))
 LOG_FILE = STATE_FILE.with_name("functions.log")
 
 
 @dataclass(frozen=True)
 class StackState:
     endpoint_url: str
-    api_url: str
+    api_url: str | None  # None: the template declares no API
     queue_urls: dict[str, str]
     pid: int
 
@@ -23,5 +23,5 @@ class StackState:
     @classmethod
     def load(cls, path: Path = STATE_FILE) -> "StackState":
         if not path.exists():
-            raise FileNotFoundError(f"no running stack found ({path} is missing): start one with `orders up`")
+            raise FileNotFoundError(f"no running stack found ({path} is missing)")
         return cls(**json.loads(path.read_text()))

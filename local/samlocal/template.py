@@ -187,7 +187,7 @@ class Stack:
         self,
         document: Mapping[str, Any],
         *,
-        stack_name: str = "orders-local",
+        stack_name: str = "samlocal",
         parameter_overrides: Mapping[str, str] | None = None,
         parameter_stand_ins: Mapping[str, str] | None = None,
         endpoint_url: str = "http://127.0.0.1:0",
@@ -490,7 +490,7 @@ class Stack:
         _only(dead_letters, {"Arn"}, f"{where}.DeadLetterConfig")
         self.not_emulated[f"{where}.DeadLetterConfig"] = (
             "EventBridge's delivery to Lambda never fails locally, so nothing reaches this dead-letter "
-            "queue (it is created, and `orders dlq` can inspect it)"
+            "queue (it is created, and `samlocal dlq` can inspect it)"
         )
         return str(dead_letters["Arn"])
 

@@ -45,7 +45,7 @@ class RunningUp:
 @pytest.fixture(scope="module")
 def running_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningUp]:
     home = tmp_path_factory.mktemp("orders-up")
-    environment = {**os.environ, "ORDERS_LOCAL_STATE": str(home / "stack.json")}
+    environment = {**os.environ, "SAMLOCAL_STATE": str(home / "stack.json")}
     stdout, stderr = home / "stdout.txt", home / "stderr.txt"
     with stdout.open("w") as out, stderr.open("w") as err:
         # Files, not pipes: a pipe nobody reads would fill with the functions' logs and stall it.
@@ -134,7 +134,7 @@ def test_a_non_2xx_answer_is_printed_whole_and_exits_1(running_up: RunningUp) ->
 @pytest.mark.parametrize("body", ['{"customer_id": ', "@TMP/broken.json"])
 def test_a_body_that_is_not_json_is_refused_before_any_call(tmp_path: Path, body: str) -> None:
     # No stack: had the command tried to call, it would say that no stack is running.
-    environment = {**os.environ, "ORDERS_LOCAL_STATE": str(tmp_path / "none.json")}
+    environment = {**os.environ, "SAMLOCAL_STATE": str(tmp_path / "none.json")}
     argument = body.replace("TMP", str(tmp_path))
     (tmp_path / "broken.json").write_text("{not json")
 

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-from orders_local import cli
+from samlocal import cli
 from samlocal.http_client import JsonClient
 from samlocal.local_stack import LocalStack, StackOptions
 from samlocal.runtime import workers
@@ -299,7 +299,7 @@ def test_up_refuses_to_debug_a_function_the_template_lacks_and_names_those_it_ha
         text=True,
         timeout=120,
         cwd=ROOT,
-        env={**os.environ, "ORDERS_LOCAL_STATE": str(tmp_path / "stack.json")},
+        env={**os.environ, "SAMLOCAL_STATE": str(tmp_path / "stack.json")},
         check=False,
     )
 

@@ -54,7 +54,7 @@ def test_by_default_the_list_takes_a_line_per_kind_and_says_how_to_see_it_all() 
     lines = printed(verbose=False)
 
     assert lines[0] == (
-        "Declared in the template but not emulated locally (12; `orders up --verbose` lists each, and why):"
+        "Declared in the template but not emulated locally (12; `samlocal up --verbose` lists each, and why):"
     )
     assert lines[1] == "  resources      CloudWatch alarms (3), IAM roles (1)"
     assert len(lines) == 7

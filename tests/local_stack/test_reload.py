@@ -170,8 +170,8 @@ def test_a_changed_environment_in_the_template_is_applied_live(app: App, running
 def test_a_change_that_needs_a_restart_is_said_in_one_line_and_the_stack_runs_on(app: App, running: LocalStack) -> None:
     app.write_template(greeting="bonjour", key="note_id")
 
-    eventually(lambda: any("restart `orders up` to apply" in line for line in app.said), "the restart notice")
-    (notice,) = [line for line in app.said if "restart `orders up` to apply" in line]
+    eventually(lambda: any("restart `samlocal up` to apply" in line for line in app.said), "the restart notice")
+    (notice,) = [line for line in app.said if "restart `samlocal up` to apply" in line]
     assert "table Notes's definition" in notice
     assert hello(running).status == 200
 
@@ -214,7 +214,7 @@ def test_an_event_source_setting_is_applied_live_and_a_new_queue_needs_a_restart
     assert resized.functions["Worker"].sqs_sources[0].batch_size == 1
     assert resized.needs_restart == []
     assert grown.applied == []
-    assert grown.summary() == ["restart `orders up` to apply: new queue More"]
+    assert grown.summary() == ["restart `samlocal up` to apply: new queue More"]
 
 
 def greets_with(stack: LocalStack, greeting: str) -> Callable[[], bool]:

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 import typer
-from orders_local.cli import _template_parameters
 from orders_local.stack import ORDERS_TEMPLATE, OrderStack, OrderStackOptions
 from samcli.cli.types import CfnParameterOverridesType
 from samcli.lib.config.samconfig import SamConfig
+from samlocal.cli import template_parameters
 from samlocal.samconfig import SamConfigError, config_file_for, parameter_overrides
 from samlocal.yaml_loader import load_template
 
@@ -87,13 +87,13 @@ def test_a_malformed_override_is_refused_naming_where_it_is(tmp_path: Path) -> N
 def test_a_parameter_given_on_the_command_line_wins_over_the_config(tmp_path: Path) -> None:
     path = write(tmp_path, 'version = 0.1\n[default.deploy.parameters]\nparameter_overrides = "A=1 B=2"\n')
 
-    assert _template_parameters(ORDERS_TEMPLATE, "default", path, ["B=3"]) == {"A": "1", "B": "3"}
+    assert template_parameters(ORDERS_TEMPLATE, "default", path, ["B=3"]) == {"A": "1", "B": "3"}
     with pytest.raises(typer.BadParameter, match="no environment 'qa'"):
-        _template_parameters(ORDERS_TEMPLATE, "qa", path, None)
+        template_parameters(ORDERS_TEMPLATE, "qa", path, None)
 
 
 def test_the_local_stack_runs_with_the_config_environments_parameters() -> None:
-    parameters = _template_parameters(ORDERS_TEMPLATE, "prod", None, None)
+    parameters = template_parameters(ORDERS_TEMPLATE, "prod", None, None)
 
     with OrderStack(OrderStackOptions(parameters=parameters, start_sources=False, stack_name="samconfig")) as stack:
         environment = stack.functions["SendNotificationFunction"].environment

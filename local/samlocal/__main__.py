@@ -1,0 +1,3 @@
+from samlocal.cli import main
+
+main()
