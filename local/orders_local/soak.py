@@ -36,6 +36,7 @@ from samlocal.sources.sqs import SqsPoller
 from samlocal.sources.streams import StreamPoller
 
 from orders_local.demo import DemoReport, account, expected_status
+from orders_local.outcomes import stack_rules
 from orders_local.workload import FAILING_RECIPIENT_DOMAIN, plan_workload, run_workload
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -80,7 +81,7 @@ def run_soak(
 ) -> SoakReport:
     started = time.monotonic()
     middleware = stack.emulator.middleware
-    plan = plan_workload(orders, failing_share=0.02, invalid_share=0.05)
+    plan = plan_workload(orders, failing_share=0.02, invalid_share=0.05, rules=stack_rules(stack.stack.parameters))
     killed_recipient, overrun_recipient = [
         order.body["customer_email"]
         for order in plan.orders
