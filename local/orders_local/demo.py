@@ -13,6 +13,7 @@ from samlocal.dead_letters import peek
 from samlocal.local_stack import LocalStack
 
 from orders_local.failing_recipients import refuse_failing_recipients
+from orders_local.outcomes import stack_rules
 from orders_local.workload import WorkloadPlan, WorkloadResult, plan_workload, run_workload
 
 _ORDER_ID = re.compile(r"order ([0-9a-f-]{36})")
@@ -40,10 +41,7 @@ class DemoReport:
 
 
 def expected_status(order_id: str, report: DemoReport) -> str:
-    planned = report.result.accepted[order_id]
-    if order_id in report.result.cancelled:
-        return "cancelled"
-    return "rejected" if planned.expect_rejected else "completed"
+    return report.result.accepted[order_id].final_status(cancelled=order_id in report.result.cancelled)
 
 
 def run_demo(
@@ -56,7 +54,7 @@ def run_demo(
 ) -> DemoReport:
     """`drain_patience`: give up draining once nothing has progressed for this many seconds."""
     started = time.monotonic()
-    plan = plan_workload(orders)
+    plan = plan_workload(orders, rules=stack_rules(stack.stack.parameters))
     refuse_failing_recipients(stack, plan)
     result = run_workload(stack.api_client, plan, clients=clients, progress=progress)
     report = DemoReport(plan, result)

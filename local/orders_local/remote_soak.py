@@ -40,17 +40,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rich.table import Table
 from samlocal.dead_letters import peek, queue_depth
 
+from order_service.services.rules import OrderRules
+from orders_local.outcomes import stack_rules
 from orders_local.remote import DeployedStack
 from orders_local.workload import (
     ApiClient,
     Naming,
-    PlannedOrder,
     WorkloadPlan,
     WorkloadResult,
     plan_workload,
@@ -217,8 +217,8 @@ class RemoteSoakReport:
     result: WorkloadResult
     observed: dict[str, Observation] = field(default_factory=dict)
     final_statuses: Counter[str] = field(default_factory=Counter)
-    # Orders decided as the stack's MaxOrderTotals says (False: the parameter could not be read
-    # and the plan's own expectation was used).
+    # Orders decided as the stack's MaxOrderTotals says (False: the parameter could not be read,
+    # and the orders were planned for the template's default).
     rules_from_stack: bool = True
     notifications_delivered: int = 0
     notification_queue_left: int = 0
@@ -276,7 +276,8 @@ def new_run_id() -> str:
     return f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
 
 
-def plan_for(run: str, orders: int, *, seed: int = 7) -> WorkloadPlan:
+def plan_for(run: str, orders: int, *, seed: int = 7, rules: OrderRules | None = None) -> WorkloadPlan:
+    """`rules`: the stack's, when its MaxOrderTotals parameter could be read."""
     naming = Naming(
         run=run,
         customer_prefix=f"soak-{run}-",
@@ -284,7 +285,7 @@ def plan_for(run: str, orders: int, *, seed: int = 7) -> WorkloadPlan:
     )
     # No recipient is refused: on AWS no address makes SES refuse a send at once, so the
     # dead-letter path has nothing deterministic to be driven by.
-    return plan_workload(orders, seed=seed, failing_share=0.0, invalid_share=0.05, naming=naming)
+    return plan_workload(orders, seed=seed, failing_share=0.0, invalid_share=0.05, naming=naming, rules=rules)
 
 
 def run_remote_soak(
@@ -301,7 +302,8 @@ def run_remote_soak(
     notification delivered and the notification queue drained."""
     started = time.monotonic()
     run = run or new_run_id()
-    plan = plan_for(run, orders)
+    rules = stack_rules(stack.parameters)
+    plan = plan_for(run, orders, rules=rules)
     sqs = stack.client("sqs")
     queues = {
         output: QueueCheck(description, queue_depth(sqs, stack.outputs[output]))
@@ -314,12 +316,14 @@ def run_remote_soak(
         not_final = poller.wait(result.accepted, deadline)
     finally:
         poller.stop()
-    report = RemoteSoakReport(run, plan, result, observed=dict(poller.observed), queues=queues)
+    report = RemoteSoakReport(
+        run, plan, result, observed=dict(poller.observed), queues=queues, rules_from_stack=rules is not None
+    )
     report.read_answers = poller.answers
     report.problems.extend(result.problems)
     report.unanswered_reads = poller.unreachable
     _account_answers(report)
-    _account_final_states(report, stack, not_final)
+    _account_final_states(report, not_final)
     _account_notifications(report, stack, deadline)
     _account_queues(report, stack, sqs, deadline)
     report.duration_seconds = time.monotonic() - started
@@ -348,39 +352,23 @@ def _accepted_keys(result: WorkloadResult) -> set[str]:
     return {planned.key for planned in result.accepted.values()}
 
 
-def _max_totals(stack: DeployedStack) -> dict[str, Decimal] | None:
-    try:
-        totals = json.loads(stack.parameters["MaxOrderTotals"])
-        return {str(currency): Decimal(str(limit)) for currency, limit in totals.items()}
-    except (KeyError, ValueError, AttributeError, InvalidOperation):
-        return None
-
-
-def _decision(planned: PlannedOrder, max_totals: dict[str, Decimal] | None) -> str:
-    """What process_order must decide, by the rules the stack runs with (services/rules.py)."""
-    if max_totals is None:
-        return "rejected" if planned.expect_rejected else "completed"
-    body = planned.body
-    limit = max_totals.get(body["currency"])
-    total = sum(Decimal(item["unit_price"]) * item["quantity"] for item in body["items"])
-    return "rejected" if limit is None or total > limit else "completed"
-
-
-def _account_final_states(report: RemoteSoakReport, stack: DeployedStack, not_final: list[str]) -> None:
+def _account_final_states(report: RemoteSoakReport, not_final: list[str]) -> None:
     result = report.result
-    max_totals = _max_totals(stack)
-    report.rules_from_stack = max_totals is not None
     report.checked.append(
         "every accepted order reached a final state, read through the API: cancelled if its cancel "
         "answered 200, else completed or rejected as "
-        + ("the stack's MaxOrderTotals parameter decides" if max_totals is not None else "the workload planned")
+        + (
+            "the stack's MaxOrderTotals parameter decides"
+            if report.rules_from_stack
+            else "the template's default MaxOrderTotals decides (the stack's could not be read)"
+        )
     )
     for order_id in not_final:
         report.final_statuses["not final"] += 1
         report.problems.append(f"order {order_id} was not final {_seconds(report)} after the last request")
     for order_id, seen in report.observed.items():
         report.final_statuses[seen.status] += 1
-        wanted = "cancelled" if order_id in result.cancelled else _decision(result.accepted[order_id], max_totals)
+        wanted = result.accepted[order_id].final_status(cancelled=order_id in result.cancelled)
         if seen.status != wanted:
             report.problems.append(f"order {order_id} is {seen.status}, expected {wanted}")
 

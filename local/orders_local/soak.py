@@ -36,6 +36,7 @@ from samlocal.sources.streams import StreamPoller
 
 from orders_local.demo import DemoReport, account, expected_status
 from orders_local.failing_recipients import accept_failing_recipients, refuse_failing_recipients
+from orders_local.outcomes import stack_rules
 from orders_local.stack import OrderStack
 from orders_local.workload import FAILING_RECIPIENT_DOMAIN, plan_workload, run_workload
 
@@ -81,7 +82,7 @@ def run_soak(
 ) -> SoakReport:
     started = time.monotonic()
     middleware = stack.emulator.middleware
-    plan = plan_workload(orders, failing_share=0.02, invalid_share=0.05)
+    plan = plan_workload(orders, failing_share=0.02, invalid_share=0.05, rules=stack_rules(stack.stack.parameters))
     killed_recipient, overrun_recipient = [
         order.body["customer_email"]
         for order in plan.orders

@@ -1,8 +1,9 @@
 """The demo's mixed workload, and the accounting of what it must have produced.
 
-Every order's fate is decided when the workload is generated, so the end state can be
-checked exactly: which orders complete, which are rejected and why, which are cancelled,
-which e-mails are sent, and which notifications end in the dead-letter queue.
+Every order's fate is decided when the workload is generated, by the service's rules for the
+stack it is planned for (outcomes.py), so the end state can be checked exactly: which orders
+complete, which are rejected, which are cancelled, which e-mails are sent, and which
+notifications end in the dead-letter queue.
 """
 
 import http.client
@@ -18,6 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from samlocal.http_client import HttpAnswer
+
+from order_service.models.order import OrderStatus
+from order_service.services.rules import OrderRules
+from orders_local.outcomes import decision, template_rules
 
 FAILING_RECIPIENT_DOMAIN = "bounces.example.com"
 # A good client retries a 503 that carries a Retry-After: the same request (the same
@@ -60,8 +65,17 @@ class PlannedOrder:
     body: dict[str, Any]
     retries: int
     cancel: bool
-    expect_rejected: bool
+    # What process_order decides about it: completed or rejected.
+    decision: OrderStatus
     failing_recipient: bool
+
+    @property
+    def expect_rejected(self) -> bool:
+        return self.decision is OrderStatus.REJECTED
+
+    def final_status(self, *, cancelled: bool) -> OrderStatus:
+        """The status it must end in: cancelled if its cancel was done, else as decided."""
+        return OrderStatus.CANCELLED if cancelled else self.decision
 
 
 @dataclass(frozen=True)
@@ -81,10 +95,15 @@ def plan_workload(
     failing_share: float = 0.03,
     invalid_share: float = 0.05,
     naming: Naming | None = None,
+    rules: OrderRules | None = None,
 ) -> WorkloadPlan:
     """Orders with a known fate: ~10% over the limit or in an unsupported currency, ~10% retried
-    with the same Idempotency-Key, ~10% cancelled at once, a few for an always-failing recipient."""
+    with the same Idempotency-Key, ~10% cancelled at once, a few for an always-failing recipient.
+
+    `rules`: those of the stack the orders are for (the template's defaults, which the shares
+    above are drawn for, unless given); each order's decision is theirs."""
     naming = naming or Naming()
+    rules = rules or template_rules()
     rng = random.Random(seed)  # noqa: S311 - a reproducible workload, not security
     planned = []
     for index in range(orders):
@@ -95,11 +114,11 @@ def plan_workload(
             email = naming.email(index, failing)
         roll = rng.random()
         if roll < 0.05:
-            currency, price, rejected = "CHF", "10.00", True  # a real currency the shop does not take
+            currency, price, over_limit = "CHF", "10.00", False  # a real currency the shop does not take
         elif roll < 0.10:
-            currency, price, rejected = "EUR", "6000.00", True  # 2 x 6000 > the 10000 EUR limit
+            currency, price, over_limit = "EUR", "6000.00", True  # 2 x 6000 > the 10000 EUR limit
         else:
-            currency, price, rejected = (
+            currency, price, over_limit = (
                 rng.choice(["EUR", "USD", "GBP"]),
                 f"{rng.randint(1, 200)}.{rng.randint(0, 99):02d}",
                 False,
@@ -111,7 +130,7 @@ def plan_workload(
             "items": [
                 {
                     "sku": f"SKU-{rng.randint(1, 500)}",
-                    "quantity": 2 if rejected and currency == "EUR" else rng.randint(1, 3),
+                    "quantity": 2 if over_limit else rng.randint(1, 3),
                     "unit_price": price,
                 }
             ],
@@ -125,7 +144,7 @@ def plan_workload(
                 body=body,
                 retries=1 if rng.random() < 0.10 else 0,
                 cancel=rng.random() < 0.10,
-                expect_rejected=rejected,
+                decision=decision(body, str(key), rules),
                 failing_recipient=failing,
             )
         )

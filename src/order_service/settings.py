@@ -9,7 +9,7 @@ from functools import cache
 from typing import Annotated, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from order_service.models.bounds import MAX_MINOR_UNITS
@@ -148,23 +148,28 @@ class AnnouncerSettings(_AnnouncesChanges):
     unannounced_changes_queue_url: Annotated[str, Field(min_length=1)]
 
 
-class ProcessOrderSettings(OrderStoreSettings):
-    # Supported currencies with their maximum order total, as JSON: {"EUR": "10000.00"}.
-    max_order_totals: Annotated[dict[CurrencyCode, Decimal], Field(min_length=1)]
+def _limits_are_amounts_of_their_currency(limits: dict[str, Decimal]) -> dict[str, Decimal]:
+    """A limit finer than its currency's minor unit, negative or past the largest amount
+    stops init here, instead of failing every order of that currency later."""
+    for currency, limit in limits.items():
+        try:
+            minor = to_minor_units(limit, currency)
+        except (AmountPrecisionError, ArithmeticError):
+            raise ValueError(f"{currency} {limit} is not an amount of {currency}") from None
+        if not 0 <= minor <= MAX_MINOR_UNITS:
+            raise ValueError(f"{currency} {limit} is outside 0 to {format_minor_units(MAX_MINOR_UNITS, currency)}")
+    return limits
 
-    @field_validator("max_order_totals")
-    @classmethod
-    def _limits_are_amounts_of_their_currency(cls, limits: dict[str, Decimal]) -> dict[str, Decimal]:
-        """A limit finer than its currency's minor unit, negative or past the largest amount
-        stops init here, instead of failing every order of that currency later."""
-        for currency, limit in limits.items():
-            try:
-                minor = to_minor_units(limit, currency)
-            except (AmountPrecisionError, ArithmeticError):
-                raise ValueError(f"{currency} {limit} is not an amount of {currency}") from None
-            if not 0 <= minor <= MAX_MINOR_UNITS:
-                raise ValueError(f"{currency} {limit} is outside 0 to {format_minor_units(MAX_MINOR_UNITS, currency)}")
-        return limits
+
+# Supported currencies with their maximum order total, as JSON: {"EUR": "10000.00"}. A type of
+# its own, so the order tooling reads a stack's MaxOrderTotals as process_order reads it.
+MaxOrderTotals = Annotated[
+    dict[CurrencyCode, Decimal], Field(min_length=1), AfterValidator(_limits_are_amounts_of_their_currency)
+]
+
+
+class ProcessOrderSettings(OrderStoreSettings):
+    max_order_totals: MaxOrderTotals
 
 
 class RelaySettings(DatabaseSettings, _AnnouncesChanges):

@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from order_service.models.order import (
     Order,
@@ -54,6 +55,25 @@ def order_id_for(customer_id: str, idempotency_key: str | None) -> str:
     return str(uuid.uuid5(_IDEMPOTENT_ORDER_IDS, f"{customer_id}\n{idempotency_key}"))
 
 
+def pending_order(request: PlaceOrderRequest, *, at: datetime, idempotency_key: str | None = None) -> Order:
+    """The order `request` places, as it is stored: pending, with the total the service computes
+    and, under an Idempotency-Key, the id derived from it."""
+    items = priced_items(request)
+    return Order(
+        order_id=order_id_for(request.customer_id, idempotency_key),
+        customer_id=request.customer_id,
+        customer_email=request.customer_email,
+        currency=request.currency,
+        items=items,
+        total_minor=sum(item.total_minor for item in items),
+        status=OrderStatus.PENDING,
+        created_at=at,
+        updated_at=at,
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint(request) if idempotency_key is not None else None,
+    )
+
+
 def place_order(
     request: PlaceOrderRequest,
     *,
@@ -67,21 +87,7 @@ def place_order(
     write is what refuses a second order: a retry returns the first order, and a different
     request under the same key is refused.
     """
-    items = priced_items(request)
-    now = clock()
-    order = Order(
-        order_id=order_id_for(request.customer_id, idempotency_key),
-        customer_id=request.customer_id,
-        customer_email=request.customer_email,
-        currency=request.currency,
-        items=items,
-        total_minor=sum(item.total_minor for item in items),
-        status=OrderStatus.PENDING,
-        created_at=now,
-        updated_at=now,
-        idempotency_key=idempotency_key,
-        request_fingerprint=request_fingerprint(request) if idempotency_key is not None else None,
-    )
+    order = pending_order(request, at=clock(), idempotency_key=idempotency_key)
     try:
         orders.add(order)
     except OrderAlreadyExistsError:
