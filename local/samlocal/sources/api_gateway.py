@@ -280,7 +280,7 @@ class ApiGateway:
                 if self.command != "HEAD":  # a HEAD answer has the headers of a GET, and no body
                     self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle  # noqa: N815 - http.server names
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
             def parse_request(self) -> bool:
                 if not super().parse_request():
