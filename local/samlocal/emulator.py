@@ -4,6 +4,10 @@ The middleware is where the local stack observes and bends AWS: it records the e
 SES accepted, refuses mail to recipients configured to always fail, keeps SES in its sandbox
 when asked (mail only to verified identities: ses_sandbox.py), and (when asked) injects
 throttles, 5xx answers, outages and hangs. None of it exists on the deployed path.
+
+In front of it, `LoopbackOnly` keeps web pages out (loopback.py): moto's server grants every
+origin CORS (flask-cors on each of its Flask apps), which would let any page the user has open
+read the tables or reset the emulator through `/moto-api`.
 """
 
 import contextlib
@@ -22,6 +26,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from samlocal import loopback
 from samlocal.atomic_moto import make_moto_atomic
 from samlocal.ses_addresses import judge_ses_addresses_alike_on_every_python
 from samlocal.ses_sandbox import rejection_message, unverified, verified_identities
@@ -382,6 +387,43 @@ class EmulatorMiddleware:
         return [body]
 
 
+class LoopbackOnly:
+    """What the emulator answers: programs on this machine (loopback.py), never a web page.
+
+    moto's server adds CORS headers to every answer (`Access-Control-Allow-Origin: *`, or the
+    request's own Origin): they are dropped here, whatever added them, so no page of another
+    origin may read an answer; its requests, and its preflights, are refused anyway. moto's own
+    routes (`/moto-api/...`: reset, seed, config, recorder, its dashboard) are refused to any
+    request with an Origin, even the emulator's own: those change the emulator for everything
+    that uses it, and the local stack never calls them."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        origin = environ.get("HTTP_ORIGIN")
+        reason = loopback.refusal(
+            environ.get("HTTP_HOST"), origin, environ.get("HTTP_SEC_FETCH_SITE"), int(environ.get("SERVER_PORT") or 0)
+        )
+        # moto routes every path that starts so to its own API (DomainDispatcherApplication).
+        if reason is None and origin is not None and environ.get("PATH_INFO", "").lstrip("/").startswith("moto-api"):
+            reason = loopback.MOTO_API_FROM_A_PAGE
+        if reason is not None:
+            loopback.log_refusal("emulator", str(environ.get("REQUEST_METHOD", "?")), reason)
+            body = f"{reason}\n".encode()
+            start_response(
+                "403 Forbidden",
+                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+
+        def without_cors(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+            return start_response(status, kept, *rest)
+
+        return self._app(environ, without_cors)
+
+
 class Emulator:
     """moto in server mode on 127.0.0.1, in a thread of this process."""
 
@@ -391,7 +433,7 @@ class Emulator:
         judge_ses_addresses_alike_on_every_python()
         self.middleware = EmulatorMiddleware(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, self.middleware, threaded=True, request_handler=_QuietRequestHandler
+            "127.0.0.1", port, LoopbackOnly(self.middleware), threaded=True, request_handler=_QuietRequestHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
 

@@ -6,16 +6,24 @@ the functions' log lines on the same stream. No build step, no CDN: the page's s
 file of this package and Swagger UI's assets come from the `swagger-ui-py` wheel. Requests that
 Swagger UI's "try it out" sends go through `/_console/api/...`, which signs them with the local
 credentials as the API's IAM authorizer wants.
+
+The console answers only its own pages and programs on this machine (loopback.py). Whatever
+changes something (a POST, PUT, PATCH or DELETE: a redrive, or a call the proxy signs, such as
+a cancel) also needs the console's token: a secret made when the console starts, put in each
+page (`<meta name="console-token">`) and sent back by its script as `X-Console-Token`. A page of
+another site can neither read it nor send a request with that header without the console's
+consent, which it never gives (it grants no CORS).
 """
 
 import contextlib
 import http.client
 import json
 import mimetypes
+import secrets
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 import swagger_ui
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from samlocal import sigv4
+from samlocal import loopback, sigv4
 from samlocal.console import model
 from samlocal.dead_letters import redrive, source_queue_of
 from samlocal.logs import LogLine
@@ -38,6 +46,9 @@ _VIEWS = ("orders", "functions", "mailbox", "queues", "api")
 # How often the stream looks for changes; a change costs each open page one fragment fetch.
 _TICK_SECONDS = 0.5
 _KEEPALIVE_SECONDS = 15.0
+# The header that carries the console's token (WebConsole.token) with a request that changes something.
+TOKEN_HEADER = "X-Console-Token"  # noqa: S105 - a header's name, not a secret
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class UnknownViewError(LookupError):
@@ -78,6 +89,8 @@ class WebConsole:
             loader=PackageLoader("samlocal.console", "templates"), autoescape=select_autoescape()
         )
         self._stopping = threading.Event()
+        # Made anew each run: only the console's own pages (and whoever reads them) know it.
+        self.token = secrets.token_urlsafe(32)
         self.orders = model.OrderIndex()
         for line in list(stack.logs.lines):
             self.orders.feed(line.function, line.text)
@@ -147,7 +160,7 @@ class WebConsole:
         body = "" if view == "api" else self.fragment(view, query)
         fragment_url = f"{PREFIX}/fragment/{view}" + (f"?id={query['id'][0]}" if view == "order" else "")
         return self.templates.get_template("page.html").render(
-            prefix=PREFIX, view=view, views=_VIEWS, body=body, fragment_url=fragment_url
+            prefix=PREFIX, view=view, views=_VIEWS, body=body, fragment_url=fragment_url, token=self.token
         )
 
     def redrive(self, logical_id: str) -> int:
@@ -194,9 +207,25 @@ class WebConsole:
                 last_sent = time.monotonic()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.LoopbackOnlyHandler):
     console: WebConsole
     protocol_version = "HTTP/1.1"
+    server_label = "console"
+
+    def refusal(self) -> str | None:
+        fetch_site = self.header("Sec-Fetch-Site")
+        if self.command == "GET" and self.header("Sec-Fetch-Mode") == "navigate":
+            # A link to the console on another site's page opens it: a GET changes nothing,
+            # and the page that linked cannot read what it shows.
+            fetch_site = None
+        reason = loopback.refusal(self.header("Host"), self.header("Origin"), fetch_site, self.own_port)
+        if (
+            reason is None
+            and self.command in _WRITES
+            and not loopback.same_token(self.header(TOKEN_HEADER), self.console.token)
+        ):
+            reason = loopback.NO_CONSOLE_TOKEN
+        return reason
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -4,6 +4,9 @@ The worker's runtime client (awslambdaric, as in AWS's Python base images) long-
 `GET /2018-06-01/runtime/invocation/next` and answers each invocation on
 `.../invocation/{id}/response` or `.../invocation/{id}/error`; a failed init is reported on
 `/2018-06-01/runtime/init/error`.
+
+It is HTTP on a loopback port, so it refuses what every local server refuses (loopback.py): a
+web page could otherwise take an invocation's event (an order, an address) or answer it.
 """
 
 import contextlib
@@ -12,8 +15,10 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from samlocal.loopback import LoopbackOnlyHandler
 
 _PREFIX = "/2018-06-01/runtime"
 
@@ -45,8 +50,9 @@ class RuntimeApi:
         self.init_failed = threading.Event()
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(LoopbackOnlyHandler):
             protocol_version = "HTTP/1.1"
+            server_label = "Lambda Runtime API"
             # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
             # and the client's delayed ACK add ~40 ms to every answer.
             disable_nagle_algorithm = True

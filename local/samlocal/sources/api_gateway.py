@@ -15,6 +15,10 @@ Rules followed (see docs/local-stack.md for the AWS pages):
 - its own answers name the error in `x-amzn-ErrorType`, and every answer carries
   `x-amzn-RequestId`: the event's `requestContext.requestId`, which the API function logs as
   its correlation id.
+
+Not API Gateway's, but the local stack's (loopback.py): a request with a Host that is not a
+loopback name, or sent by a web page of another origin, is refused with a 403 in JSON
+(`ForbiddenException`) before any route, so no page the user has open can drive the API.
 """
 
 import base64
@@ -31,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from samlocal import sigv4
+from samlocal.loopback import LoopbackOnlyHandler
 from samlocal.provision import LOCAL_CREDENTIALS
 from samlocal.runtime.invocation import Runner, new_request_id
 from samlocal.template import ACCOUNT_ID, ApiRoute, FunctionSpec
@@ -247,9 +252,10 @@ class ApiGateway:
         routes.sort(key=lambda route: route.specificity, reverse=True)
         gateway = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(LoopbackOnlyHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # see runtime_api.py: ~40 ms per answer otherwise
+            server_label = "API Gateway"
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Requests show up in the function's own logs."""
@@ -274,7 +280,7 @@ class ApiGateway:
                 if self.command != "HEAD":  # a HEAD answer has the headers of a GET, and no body
                     self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle  # noqa: N815 - http.server names
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
             def parse_request(self) -> bool:
                 if not super().parse_request():
@@ -283,6 +289,13 @@ class ApiGateway:
                     self.send_error(HTTPStatus.BAD_REQUEST)
                     return False
                 return True
+
+            def refuse(self, reason: str) -> None:
+                """A request from a web page or a rebound name: refused in JSON, as the gateway's own."""
+                body = json.dumps({"message": reason}).encode()
+                headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ForbiddenException")]
+                self._answer(403, headers, body, new_request_id())
+                gateway._record(403, None)
 
             def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
                 """http.server's own refusals (a malformed request line or header, a method with no

@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   const prefix = document.currentScript.dataset.prefix;
+  // The console refuses a request that changes something without its token, which its pages carry.
+  const token = document.querySelector('meta[name="console-token"]').content;
   const view = document.body.dataset.view;
   const live = document.getElementById("live");
   const container = document.getElementById("view");
@@ -68,7 +70,10 @@
     if (!button) return;
     button.disabled = true;
     button.textContent = "Redriving …";
-    const answer = await fetch(prefix + "/queues/" + encodeURIComponent(button.dataset.queue) + "/redrive", { method: "POST" });
+    const answer = await fetch(prefix + "/queues/" + encodeURIComponent(button.dataset.queue) + "/redrive", {
+      method: "POST",
+      headers: { "X-Console-Token": token },
+    });
     const result = await answer.json();
     button.textContent = "Redriven " + result.redriven;
     refresh();
@@ -81,6 +86,12 @@
       presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
       layout: "BaseLayout",
       tryItOutEnabled: true,
+      // "Try it out" goes through the console's proxy, which wants the token for a POST; the
+      // token goes to the console only, never to another origin.
+      requestInterceptor: request => {
+        if (new URL(request.url, location.href).origin === location.origin) request.headers["X-Console-Token"] = token;
+        return request;
+      },
     });
   }
 })();
