@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
+from orders_local.console_views import order_console
 from orders_local.stack import OrderStack, OrderStackOptions
-from samlocal.console.server import WebConsole
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Throughput:
 def _console_open(stack: OrderStack) -> Iterator[None]:
     """The console served, with a page on the orders view and one on the functions view open:
     each follows the event stream and fetches its view again on every change, as a browser does."""
-    web = WebConsole(stack).start()
+    web = order_console(stack).start()
     stop = threading.Event()
 
     def page(view: str) -> None:

@@ -12,10 +12,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from orders_local.console_views import order_console
 from orders_local.demo import run_demo
 from orders_local.stack import OrderStack, OrderStackOptions
 from playwright.sync_api import Page, sync_playwright
-from samlocal.console.server import WebConsole
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1280, 800
@@ -40,7 +40,7 @@ def main() -> int:
         return 1
     arguments.out.mkdir(parents=True, exist_ok=True)
     with OrderStack(OrderStackOptions(stack_name="screenshots", time_scale=0.02)) as stack:
-        web = WebConsole(stack).start()
+        web = order_console(stack).start()
         try:
             run_demo(stack, orders=arguments.orders, clients=4, drain_patience=60)
             with sync_playwright() as playwright:

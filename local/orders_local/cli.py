@@ -41,6 +41,7 @@ from samlocal.cli import (
 )
 from samlocal.state import LOG_FILE
 
+from orders_local.console_views import CONSOLE_VIEWS
 from orders_local.demo import DemoReport, run_demo
 from orders_local.remote import RefusedError, connect
 from orders_local.remote_soak import as_json, report_tables, run_remote_soak
@@ -92,7 +93,15 @@ def up(
         debug=debug_targets(debug, wait=not debug_no_wait),
         ses_sandbox=ses_sandbox,
     )
-    serve(start(OrderStack, options), log_format=log_format, verbose=verbose, reload=reload, console_port=console_port)
+    serve(
+        start(OrderStack, options),
+        log_format=log_format,
+        verbose=verbose,
+        reload=reload,
+        console_port=console_port,
+        views=CONSOLE_VIEWS,
+        title="orders",
+    )
 
 
 @app.command()

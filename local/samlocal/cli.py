@@ -25,6 +25,7 @@ from rich.table import Table
 from samlocal.calls import InvalidBodyError, answer_lines, parse_headers, read_body
 from samlocal.calls import call as call_api
 from samlocal.console.server import WebConsole
+from samlocal.console.views import ENGINE_VIEWS, View
 from samlocal.dead_letters import failure_reasons, peek, redrive, source_queue_of
 from samlocal.errors import StartError
 from samlocal.events import event_lines, events_of
@@ -232,8 +233,18 @@ def announce_debuggers(stack: LocalStack) -> None:
         console.print(entry, markup=False, highlight=False, soft_wrap=True)
 
 
-def serve(stack: LocalStack, *, log_format: str, verbose: bool, reload: bool, console_port: int) -> None:
-    """Announce the started stack, run it until Ctrl-C or SIGTERM, then stop it."""
+def serve(
+    stack: LocalStack,
+    *,
+    log_format: str,
+    verbose: bool,
+    reload: bool,
+    console_port: int,
+    views: Sequence[View] = ENGINE_VIEWS,
+    title: str = "samlocal",
+) -> None:
+    """Announce the started stack, run it until Ctrl-C or SIGTERM, then stop it; its console
+    shows `views`."""
     stack.logs.style = log_style(log_format)
     api_url = stack.api_url if stack.api is not None else None
     StackState(stack.endpoint_url, api_url, stack.resources.queue_urls, os.getpid()).save()
@@ -246,7 +257,7 @@ def serve(stack: LocalStack, *, log_format: str, verbose: bool, reload: bool, co
     web = None
     if console_port >= 0:
         try:
-            web = WebConsole(stack, port=console_port).start()
+            web = WebConsole(stack, port=console_port, views=views, title=title).start()
             console.print(f"[bold]{'Console':<12}[/bold] {web.url}")
         except OSError as error:
             console.print(

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from orders_local.console_views import order_console
 from orders_local.pytest_plugin import OrdersFaults, OrdersWait
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from samlocal.console.server import WebConsole
@@ -47,7 +48,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def console(orders_stack: LocalStack) -> Iterator[WebConsole]:
-    web = WebConsole(orders_stack).start()
+    web = order_console(orders_stack).start()
     yield web
     web.stop()
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from orders_local.console_views import order_console
 from orders_local.pytest_plugin import OrdersQueues, OrdersWait
 from samlocal import loopback
 from samlocal.console.server import TOKEN_HEADER, WebConsole
@@ -30,7 +31,7 @@ def order(email: str) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def console(orders_stack: LocalStack) -> Iterator[WebConsole]:
-    web = WebConsole(orders_stack).start()
+    web = order_console(orders_stack).start()
     yield web
     web.stop()
 

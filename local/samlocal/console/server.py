@@ -1,4 +1,4 @@
-"""The local console: a web page on its own loopback port, served by `orders up`.
+"""The local console: a web page on its own loopback port, served by `samlocal up` (and `orders up`).
 
 Pages are rendered with Jinja; each view's content is a fragment the page fetches again when
 the stack changes, which it learns from a server-sent event stream (`/_console/stream`), with
@@ -22,17 +22,17 @@ import mimetypes
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import swagger_ui
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from samlocal import loopback, sigv4
-from samlocal.console import model
+from samlocal.console.views import ENGINE_VIEWS, View
 from samlocal.dead_letters import redrive, source_queue_of
 from samlocal.logs import LogLine
 
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 PREFIX = "/_console"
 _STATIC = Path(__file__).parent / "static"
 _SWAGGER = Path(swagger_ui.__file__).parent / "static"
-_VIEWS = ("orders", "functions", "mailbox", "queues", "api")
 # How often the stream looks for changes; a change costs each open page one fragment fetch.
 _TICK_SECONDS = 0.5
 _KEEPALIVE_SECONDS = 15.0
@@ -83,18 +82,25 @@ def compact(line: LogLine) -> dict[str, Any]:
 class WebConsole:
     """The console of one LocalStack, on 127.0.0.1:`port` (0 picks a free one)."""
 
-    def __init__(self, stack: "LocalStack", port: int = 0) -> None:
+    def __init__(
+        self, stack: "LocalStack", port: int = 0, *, views: Sequence[View] = ENGINE_VIEWS, title: str = "samlocal"
+    ) -> None:
         self.stack = stack
+        self.title = title
+        self.views = {view.name: view for view in views}
+        packages = dict.fromkeys(["samlocal.console", *(view.package for view in views)])
         self.templates = Environment(
-            loader=PackageLoader("samlocal.console", "templates"), autoescape=select_autoescape()
+            loader=ChoiceLoader([PackageLoader(package, "templates") for package in packages]),
+            autoescape=select_autoescape(),
         )
+        # What views keep between requests (an index of the log lines, say).
+        self.state: dict[str, Any] = {}
         self._stopping = threading.Event()
         # Made anew each run: only the console's own pages (and whoever reads them) know it.
         self.token = secrets.token_urlsafe(32)
-        self.orders = model.OrderIndex()
-        for line in list(stack.logs.lines):
-            self.orders.feed(line.function, line.text)
-        stack.logs.listeners.append(self._index)
+        for view in views:
+            if view.attach is not None:
+                view.attach(self)
         handler = type("ConsoleHandler", (_Handler,), {"console": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
@@ -105,16 +111,19 @@ class WebConsole:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}{PREFIX}"
 
-    def _index(self, line: LogLine) -> None:
-        self.orders.feed(line.function, line.text)
+    @property
+    def home(self) -> str:
+        """The first view in the navigation: where the console's root leads."""
+        return next(view.name for view in self.views.values() if view.tab)
 
     def start(self) -> "WebConsole":
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        with contextlib.suppress(ValueError):
-            self.stack.logs.listeners.remove(self._index)
+        for listener in self.state.get("log_listeners", []):
+            with contextlib.suppress(ValueError):
+                self.stack.logs.listeners.remove(listener)
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
@@ -130,41 +139,41 @@ class WebConsole:
             sum(s.cold_starts + s.warm_invocations for s in stats),
         )
 
+    def listen(self, listener: Callable[[LogLine], None]) -> None:
+        """Feed `listener` every log line so far, then each new one, until the console stops."""
+        for line in list(self.stack.logs.lines):
+            listener(line)
+        self.stack.logs.listeners.append(listener)
+        self.state.setdefault("log_listeners", []).append(listener)
+
     def fragment(self, view: str, query: dict[str, list[str]]) -> str:
-        stack = self.stack
-        context: dict[str, Any] = {"prefix": PREFIX}
-        if view == "orders":
-            context["orders"] = self.orders.latest()
-        elif view == "order":
-            order_id = query.get("id", [""])[0]
-            lines = [(line.function, line.text) for line in list(stack.logs.lines)]
-            context.update(
-                order_id=order_id,
-                status=model.stored_status(stack, order_id),
-                invocations=model.timeline(order_id, lines, stack.traces.documents()),
-            )
-        elif view == "functions":
-            context["functions"] = model.functions(stack)
-        elif view == "mailbox":
-            middleware = stack.emulator.middleware
-            context.update(
-                sent=list(reversed(middleware.sent_emails)), refused=list(reversed(middleware.refused_emails))
-            )
-        elif view == "queues":
-            context["queues"] = model.queues(stack)
-        else:
+        found = self.views.get(view)
+        if found is None or not found.fragment:
             raise UnknownViewError(view)
+        context: dict[str, Any] = {"prefix": PREFIX, **found.context(self, query)}
         return self.templates.get_template(f"_{view}.html").render(**context)
 
     def page(self, view: str, query: dict[str, list[str]]) -> str:
-        body = "" if view == "api" else self.fragment(view, query)
-        fragment_url = f"{PREFIX}/fragment/{view}" + (f"?id={query['id'][0]}" if view == "order" else "")
+        found = self.views.get(view)
+        if found is None:
+            raise UnknownViewError(view)
+        body = self.fragment(view, query) if found.fragment else ""
+        kept = "&".join(f"{key}={quote(query[key][0])}" for key in found.keeps if key in query)
+        fragment_url = f"{PREFIX}/fragment/{view}" + (f"?{kept}" if kept else "")
+        tabs = [(v.name, v.label or v.name.capitalize()) for v in self.views.values() if v.tab]
         return self.templates.get_template("page.html").render(
-            prefix=PREFIX, view=view, views=_VIEWS, body=body, fragment_url=fragment_url, token=self.token
+            prefix=PREFIX,
+            view=view,
+            current=found.parent or view,
+            tabs=tabs,
+            title=self.title,
+            body=body,
+            fragment_url=fragment_url,
+            token=self.token,
         )
 
     def redrive(self, logical_id: str) -> int:
-        """The same as `orders dlq redrive`: every dead letter back to the queue that feeds it."""
+        """The same as `samlocal dlq redrive`: every dead letter back to the queue that feeds it."""
         urls = self.stack.resources.queue_urls
         sqs = self.stack.client("sqs")
         source = source_queue_of(sqs, urls[logical_id], urls)
@@ -253,7 +262,7 @@ class _Handler(loopback.LoopbackOnlyHandler):
         try:
             if path in ("/", PREFIX, f"{PREFIX}/"):
                 self.send_response(302)
-                self.send_header("Location", f"{PREFIX}/orders")
+                self.send_header("Location", f"{PREFIX}/{console.home}")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
             elif path.startswith(f"{PREFIX}/static/"):
@@ -266,7 +275,7 @@ class _Handler(loopback.LoopbackOnlyHandler):
                 self._stream()
             elif path.startswith(f"{PREFIX}/fragment/"):
                 self._send(200, console.fragment(path.removeprefix(f"{PREFIX}/fragment/"), query).encode())
-            elif path.removeprefix(f"{PREFIX}/") in (*_VIEWS, "order"):
+            elif path.removeprefix(f"{PREFIX}/") in console.views:
                 self._send(200, console.page(path.removeprefix(f"{PREFIX}/"), query).encode())
             else:
                 self._send(404, b"not found", "text/plain")
