@@ -38,6 +38,7 @@ from samlocal.reload import CodeReloader
 from samlocal.runtime.debugging import DEBUG_HOST, DebugTarget, launch_configuration, parse_debug_targets
 from samlocal.runtime.workers import WorkerRunner
 from samlocal.samconfig import SamConfigError, config_file_for, default_stack_name, parameter_overrides
+from samlocal.sources.registry import TRIGGERS
 from samlocal.state import LOG_FILE, StackState
 
 # Without a terminal (CI, pipes) Rich would assume 80 columns and truncate the tables.
@@ -188,18 +189,21 @@ def _fail(error: Exception, line: str) -> NoReturn:
 
 def started_lines(stack: LocalStack) -> list[str]:
     """What the stack started, one line a kind, then where SDKs and the AWS CLI reach it."""
-    kinds: list[tuple[str, Sequence[str]]] = [
-        ("Functions", [f"{f.logical_id} ({f.handler})" for f in stack.functions.values()]),
-        ("Tables", [f"{logical_id} ({name})" for logical_id, name in stack.resources.tables.items()]),
-        ("Queues", list(stack.resources.queue_urls)),
-        ("Event buses", list(stack.resources.event_buses)),
-        ("SQS triggers", [f"{s.function.logical_id} <- {s.queue_url.rsplit('/', 1)[-1]}" for s in stack.sqs_pollers]),
-        ("Streams", [f"{s.function.logical_id} <- {s.source.table_logical_id}" for s in stack.stream_pollers]),
-        ("Rules", [invoker.function.logical_id for invoker in stack.rule_invokers]),
-        ("Schedules", [f"{s.function.logical_id} every {s.source.period_seconds} s" for s in stack.schedulers]),
-    ]
+    kinds: dict[str, list[str]] = {
+        "Functions": [f"{f.logical_id} ({f.handler})" for f in stack.functions.values()],
+        "Tables": [f"{logical_id} ({name})" for logical_id, name in stack.resources.tables.items()],
+        "Queues": list(stack.resources.queue_urls),
+        "Event buses": list(stack.resources.event_buses),
+    }
+    for trigger in TRIGGERS:
+        kinds[trigger.label] = [
+            f"{function.logical_id} <- {trigger.describe(binding)}"
+            for function in stack.functions.values()
+            for binding in function.sources
+            if isinstance(binding, trigger.binding)
+        ]
     lines = [f"[bold]{'API':<12}[/bold] {stack.api_url}"] if stack.api is not None else []
-    for kind, names in kinds:
+    for kind, names in kinds.items():
         if names:
             lines.append(f"[bold]{kind:<12}[/bold] {len(names)}: {', '.join(names)}")
     key, secret = LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"]

@@ -5,14 +5,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from samlocal.addons import StackAddon
 from samlocal.dead_letters import queue_depth
 from samlocal.emulator import Emulator
 from samlocal.http_client import JsonClient
 from samlocal.logs import LogBook
-from samlocal.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, create_rule_queue, provision
+from samlocal.provision import LOCAL_CREDENTIALS, Provisioned, aws_client, provision
 from samlocal.runtime.debugging import DebugTarget
 from samlocal.runtime.in_process import InProcessRunner
 from samlocal.runtime.invocation import Invocation, Runner
@@ -20,6 +20,7 @@ from samlocal.runtime.workers import WorkerRunner, xray_daemon_environment
 from samlocal.sources import EventSource
 from samlocal.sources.api_gateway import ApiGateway
 from samlocal.sources.pacing import Pacing
+from samlocal.sources.registry import trigger_of
 from samlocal.sources.rules import RuleInvoker
 from samlocal.sources.schedules import Scheduler
 from samlocal.sources.sqs import SqsPoller
@@ -29,11 +30,8 @@ from samlocal.template import REGION, FunctionSpec, Stack
 from samlocal.traces import TraceCollector
 
 RunnerKind = Literal["workers", "in-process"]
+T = TypeVar("T")
 DEFAULT_TEMPLATE = Path("template.yaml")  # in the current folder, as for `sam local`
-
-
-def _sources_of(function: FunctionSpec) -> list[Any]:
-    return [*function.sqs_sources, *function.stream_sources, *function.rule_sources, *function.schedule_sources]
 
 
 def _same_binding(new: Any, old: Any) -> bool:
@@ -104,10 +102,8 @@ class LocalStack:
         self.resources: Provisioned = provision(self.stack, self.endpoint_url)
         self.functions: dict[str, FunctionSpec] = {function.logical_id: function for function in self.stack.functions()}
         self.runner: Runner = self._runner()
-        self.sqs_pollers: list[SqsPoller] = []
-        self.stream_pollers: list[StreamPoller] = []
-        self.rule_invokers: list[RuleInvoker] = []
-        self.schedulers: list[Scheduler] = []
+        # Every trigger's running sources but the API gateway's, in the template's order.
+        self.event_sources: list[EventSource] = []
         self.api: ApiGateway | None = None
         if self.options.start_sources:
             self._start_sources()
@@ -154,73 +150,28 @@ class LocalStack:
         self.functions[function.logical_id] = function
         if isinstance(self.runner, WorkerRunner):
             self.runner.reload(function.logical_id, function)
-        for invoker in self.rule_invokers:
-            if invoker.function.logical_id == function.logical_id:
-                invoker.function = function
-        pollers: list[SqsPoller | StreamPoller | Scheduler] = [
-            *self.sqs_pollers,
-            *self.stream_pollers,
-            *self.schedulers,
-        ]
-        for poller in pollers:
-            if poller.function.logical_id == function.logical_id:
-                poller.function = function
-                poller.source = next(
-                    (new for new in _sources_of(function) if _same_binding(new, poller.source)), poller.source
+        for source in self.event_sources:
+            if source.function.logical_id != function.logical_id:
+                continue
+            source.function = function
+            binding = getattr(source, "source", None)
+            if binding is not None:
+                # Its new batch settings, if the template still declares it.
+                source.source = next(  # type: ignore[attr-defined]
+                    (new for new in function.sources if _same_binding(new, binding)), binding
                 )
 
+    @cached_property
+    def sqs(self) -> Any:
+        """The SQS client the event sources share."""
+        return self.client("sqs")
+
     def _start_sources(self) -> None:
-        sqs = self.client("sqs")
         for function in self.functions.values():
-            for source in function.sqs_sources:
-                poller = SqsPoller(
-                    self.runner,
-                    function,
-                    source,
-                    queue_url=self.resources.queue_url_for_arn(source.queue_arn),
-                    sqs=sqs,
-                    pacing=self.pacing,
-                )
-                self.sqs_pollers.append(poller)
-            for stream in function.stream_sources:
-                destination = stream.on_failure_arn
-                self.stream_pollers.append(
-                    StreamPoller(
-                        self.runner,
-                        function,
-                        stream,
-                        stream_arn=self.resources.stream_arns[stream.table_logical_id],
-                        streams=self.client("dynamodbstreams"),
-                        sqs=sqs,
-                        destination_url=None if destination is None else self.resources.queue_url_for_arn(destination),
-                        pacing=self.pacing,
-                    )
-                )
-            for schedule in function.schedule_sources:
-                destination = function.async_config.on_failure_arn
-                self.schedulers.append(
-                    Scheduler(
-                        self.runner,
-                        function,
-                        schedule,
-                        sqs=sqs,
-                        destination_url=None if destination is None else self.resources.queue_url_for_arn(destination),
-                        pacing=self.pacing,
-                    )
-                )
-            for rule in function.rule_sources:
-                queue_url = create_rule_queue(self.stack, self.endpoint_url, function, rule, self.resources)
-                destination = function.async_config.on_failure_arn
-                self.rule_invokers.append(
-                    RuleInvoker(
-                        self.runner,
-                        function,
-                        queue_url=queue_url,
-                        sqs=sqs,
-                        destination_url=None if destination is None else self.resources.queue_url_for_arn(destination),
-                        pacing=self.pacing,
-                    )
-                )
+            for binding in function.sources:
+                start = trigger_of(binding).start
+                if start is not None:
+                    self.event_sources.append(start(self, function, binding))
         api_functions = [function for function in self.functions.values() if function.api_routes]
         if api_functions:
             self.api = ApiGateway(self.runner, api_functions, port=self.options.api_port)
@@ -231,7 +182,7 @@ class LocalStack:
                     f"{REGION} with access key 'local' and secret 'local' (curl --aws-sigv4 "
                     f"'aws:amz:{REGION}:execute-api' --user local:local). IAM policies are not evaluated."
                 )
-        for event_source in self.sources:
+        for event_source in self.event_sources:
             event_source.start()
 
     @property
@@ -262,7 +213,26 @@ class LocalStack:
 
     @property
     def sources(self) -> list[EventSource]:
-        return [*self.sqs_pollers, *self.stream_pollers, *self.rule_invokers, *self.schedulers]
+        return list(self.event_sources)
+
+    def _running(self, kind: type[T]) -> list[T]:
+        return [source for source in self.event_sources if isinstance(source, kind)]
+
+    @property
+    def sqs_pollers(self) -> list[SqsPoller]:
+        return self._running(SqsPoller)
+
+    @property
+    def stream_pollers(self) -> list[StreamPoller]:
+        return self._running(StreamPoller)
+
+    @property
+    def rule_invokers(self) -> list[RuleInvoker]:
+        return self._running(RuleInvoker)
+
+    @property
+    def schedulers(self) -> list[Scheduler]:
+        return self._running(Scheduler)
 
     def in_flight(self) -> list[str]:
         """What is still on its way: busy event sources, messages in queues, unrelayed changes."""

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from samlocal.intrinsics import Intrinsics, UnsupportedConstructError
 from samlocal.yaml_loader import load_template
@@ -63,6 +63,9 @@ _NOT_EMULATED_TYPES = {
     "AWS::ApiGateway::Account": "API Gateway account settings",
     "AWS::IAM::Role": "IAM roles",
 }
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ class ScheduleSource:
 _RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 
 
-def _rate_seconds(expression: str, where: str) -> int:
+def rate_seconds(expression: str, where: str) -> int:
     """`rate(5 minutes)` -> 300. Cron expressions are not emulated."""
     if not (expression.startswith("rate(") and expression.endswith(")")):
         raise UnsupportedConstructError(f"schedule expression {expression}", where, "only rate(...) is emulated")
@@ -168,16 +171,36 @@ class FunctionSpec:
     environment: Mapping[str, str]
     reserved_concurrency: int | None
     code_path: Path = Path()
-    api_routes: tuple[ApiRoute, ...] = ()
-    sqs_sources: tuple[SqsSource, ...] = ()
-    stream_sources: tuple[StreamSource, ...] = ()
-    rule_sources: tuple[RuleSource, ...] = ()
-    schedule_sources: tuple[ScheduleSource, ...] = ()
+    # What its Events declare, each as its trigger reads it (sources/registry.py), in order.
+    sources: tuple[object, ...] = ()
     async_config: AsyncInvokeConfig = field(default_factory=AsyncInvokeConfig)
 
     @property
     def arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
+
+    def _of(self, kind: type[T]) -> tuple[T, ...]:
+        return tuple(source for source in self.sources if isinstance(source, kind))
+
+    @property
+    def api_routes(self) -> tuple[ApiRoute, ...]:
+        return self._of(ApiRoute)
+
+    @property
+    def sqs_sources(self) -> tuple[SqsSource, ...]:
+        return self._of(SqsSource)
+
+    @property
+    def stream_sources(self) -> tuple[StreamSource, ...]:
+        return self._of(StreamSource)
+
+    @property
+    def rule_sources(self) -> tuple[RuleSource, ...]:
+        return self._of(RuleSource)
+
+    @property
+    def schedule_sources(self) -> tuple[ScheduleSource, ...]:
+        return self._of(ScheduleSource)
 
 
 class Stack:
@@ -363,96 +386,19 @@ class Stack:
         properties = self.resolved(
             logical_id, {key: value for key, value in raw.items() if key in _FUNCTION_PROPERTIES}
         )
-        apis = self.apis()
-        routes: list[ApiRoute] = []
-        sqs: list[SqsSource] = []
-        streams: list[StreamSource] = []
-        rules: list[RuleSource] = []
-        schedules: list[ScheduleSource] = []
+        from samlocal.sources import Declared
+        from samlocal.sources.registry import trigger_for_event
+
+        sources: list[object] = []
         for event_name, event in properties.get("Events", {}).items():
             where = f"{logical_id}.Events.{event_name}"
-            kind, spec = event["Type"], event.get("Properties", {})
-            if kind == "Api":
-                _only(spec, {"Path", "Method", "RestApiId", "Auth"}, where)
-                api = apis[str(spec.get("RestApiId", IMPLICIT_API))]
-                authorizer = spec.get("Auth", {}).get("Authorizer", api.authorizer)
-                if authorizer not in (None, "NONE", "AWS_IAM"):
-                    raise UnsupportedConstructError(f"authorizer {authorizer}", where)
-                api = ApiSpec(api.logical_id, api.stage, None if authorizer == "NONE" else authorizer)
-                routes.append(ApiRoute(method=str(spec["Method"]).upper(), path=str(spec["Path"]), api=api))
-            elif kind == "SQS":
-                _only(
-                    spec,
-                    {
-                        "Queue",
-                        "BatchSize",
-                        "MaximumBatchingWindowInSeconds",
-                        "FunctionResponseTypes",
-                        "ScalingConfig",
-                        "Enabled",
-                    },
-                    where,
-                )
-                sqs.append(
-                    SqsSource(
-                        name=event_name,
-                        queue_arn=str(spec["Queue"]),
-                        batch_size=int(spec.get("BatchSize", 10)),
-                        batching_window_seconds=int(spec.get("MaximumBatchingWindowInSeconds", 0)),
-                        report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
-                        # A template parameter's value is a string here, as it is to CloudFormation.
-                        maximum_concurrency=_optional_int(spec.get("ScalingConfig", {}).get("MaximumConcurrency")),
-                    )
-                )
-            elif kind == "DynamoDB":
-                _only(
-                    spec,
-                    {
-                        "Stream",
-                        "StartingPosition",
-                        "BatchSize",
-                        "MaximumBatchingWindowInSeconds",
-                        "BisectBatchOnFunctionError",
-                        "MaximumRetryAttempts",
-                        "MaximumRecordAgeInSeconds",
-                        "FunctionResponseTypes",
-                        "DestinationConfig",
-                        "ParallelizationFactor",
-                        "Enabled",
-                    },
-                    where,
-                )
-                streams.append(
-                    StreamSource(
-                        name=event_name,
-                        table_logical_id=self.table_logical_id_for_stream(str(spec["Stream"])),
-                        starting_position=str(spec.get("StartingPosition", "LATEST")),
-                        batch_size=int(spec.get("BatchSize", 100)),
-                        batching_window_seconds=int(spec.get("MaximumBatchingWindowInSeconds", 0)),
-                        bisect_on_error=bool(spec.get("BisectBatchOnFunctionError", False)),
-                        maximum_retry_attempts=int(spec.get("MaximumRetryAttempts", -1)),
-                        maximum_record_age_seconds=int(spec.get("MaximumRecordAgeInSeconds", -1)),
-                        report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
-                        on_failure_arn=spec.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
-                        parallelization_factor=int(spec.get("ParallelizationFactor", 1)),
-                    )
-                )
-            elif kind == "EventBridgeRule":
-                _only(spec, {"EventBusName", "Pattern", "RuleName", "State", "RetryPolicy", "DeadLetterConfig"}, where)
-                rules.append(
-                    RuleSource(
-                        name=event_name,
-                        bus_name=str(spec.get("EventBusName", "default")),
-                        pattern=spec["Pattern"],
-                        dead_letter_arn=self._rule_delivery(spec, where),
-                    )
-                )
-            elif kind == "Schedule":
-                _only(spec, {"Schedule", "Enabled", "Description", "Name"}, where)
-                if spec.get("Enabled", True):
-                    schedules.append(ScheduleSource(event_name, _rate_seconds(str(spec["Schedule"]), where)))
-            else:
+            kind = event["Type"]
+            trigger = trigger_for_event(kind)
+            if trigger is None:
                 raise UnsupportedConstructError(f"event source type {kind}", where)
+            binding = trigger.read(Declared(logical_id, event_name, event.get("Properties", {}), where, self))
+            if binding is not None:
+                sources.append(binding)
         return FunctionSpec(
             logical_id=logical_id,
             name=str(properties.get("FunctionName", self.intrinsics.refs[logical_id])),
@@ -464,22 +410,18 @@ class Stack:
                 key: str(value) for key, value in properties.get("Environment", {}).get("Variables", {}).items()
             },
             # A template parameter's value is a string here, as it is to CloudFormation.
-            reserved_concurrency=_optional_int(properties.get("ReservedConcurrentExecutions")),
+            reserved_concurrency=optional_int(properties.get("ReservedConcurrentExecutions")),
             code_path=(self.base_directory / str(properties.get("CodeUri", "."))).resolve(),
-            api_routes=tuple(routes),
-            sqs_sources=tuple(sqs),
-            stream_sources=tuple(streams),
-            rule_sources=tuple(rules),
-            schedule_sources=tuple(schedules),
+            sources=tuple(sources),
             async_config=_async_config(properties.get("EventInvokeConfig", {}), logical_id),
         )
 
-    def _rule_delivery(self, spec: Mapping[str, Any], where: str) -> str | None:
+    def rule_delivery(self, spec: Mapping[str, Any], where: str) -> str | None:
         """A rule target's RetryPolicy and DeadLetterConfig: checked and listed as not emulated,
         because EventBridge's delivery of a matched event to Lambda's async queue never fails here."""
         retry = spec.get("RetryPolicy")
         if retry is not None:
-            _only(retry, {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}, f"{where}.RetryPolicy")
+            only_properties(retry, {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}, f"{where}.RetryPolicy")
             self.not_emulated[f"{where}.RetryPolicy"] = (
                 "EventBridge's delivery to Lambda never fails locally, so it is never retried"
             )
@@ -487,7 +429,7 @@ class Stack:
         if dead_letters is None:
             return None
         # SAM's `Type: SQS` (a queue SAM creates) is not: declare the queue in the template.
-        _only(dead_letters, {"Arn"}, f"{where}.DeadLetterConfig")
+        only_properties(dead_letters, {"Arn"}, f"{where}.DeadLetterConfig")
         self.not_emulated[f"{where}.DeadLetterConfig"] = (
             "EventBridge's delivery to Lambda never fails locally, so nothing reaches this dead-letter "
             "queue (it is created, and `samlocal dlq` can inspect it)"
@@ -495,18 +437,18 @@ class Stack:
         return str(dead_letters["Arn"])
 
 
-def _optional_int(value: Any) -> int | None:
+def optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _only(spec: Mapping[str, Any], supported: set[str], where: str) -> None:
+def only_properties(spec: Mapping[str, Any], supported: set[str], where: str) -> None:
     for name in spec:
         if name not in supported:
             raise UnsupportedConstructError(f"event source property {name}", where)
 
 
 def _async_config(config: Mapping[str, Any], logical_id: str) -> AsyncInvokeConfig:
-    _only(
+    only_properties(
         config,
         {"MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"},
         f"{logical_id}.EventInvokeConfig",

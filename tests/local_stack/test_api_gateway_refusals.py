@@ -46,7 +46,7 @@ def gateway() -> Iterator[ApiGateway]:
         128,
         {},
         None,
-        api_routes=(ApiRoute("ANY", "/echo", open_api), ApiRoute("GET", "/signed", signed_api)),
+        sources=(ApiRoute("ANY", "/echo", open_api), ApiRoute("GET", "/signed", signed_api)),
     )
     api = ApiGateway(EchoRunner(), [echo])
     api.start()

@@ -48,7 +48,7 @@ def gateway(runner: CountingRunner) -> Iterator[ApiGateway]:
         128,
         {},
         None,
-        api_routes=(ApiRoute("ANY", "/orders", api),),
+        sources=(ApiRoute("ANY", "/orders", api),),
     )
     running = ApiGateway(runner, [function])
     running.start()

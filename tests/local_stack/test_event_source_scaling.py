@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from samlocal.local_stack import LocalStack
 from samlocal.sources.streams import processor_index
+from samlocal.template import SqsSource, StreamSource
 
 # Waits for what a busy machine makes slow (worker starts), never a fixed pause.
 PATIENCE = 30.0
@@ -87,12 +88,9 @@ def saved_settings(stack: LocalStack, logical_id: str, **source_settings: Any) -
     """The function's event source as if its settings were saved in the template while running
     (`orders up` applies them live, as `update_function`); the stack's own settings after."""
     function = stack.functions[logical_id]
-    if function.sqs_sources:
-        (queue,) = function.sqs_sources
-        saved = replace(function, sqs_sources=(replace(queue, **source_settings),))
-    else:
-        (stream,) = function.stream_sources
-        saved = replace(function, stream_sources=(replace(stream, **source_settings),))
+    found: list[SqsSource | StreamSource] = [*function.sqs_sources, *function.stream_sources]
+    (source,) = found
+    saved = replace(function, sources=(replace(source, **source_settings),))
     stack.update_function(saved)
     try:
         yield

@@ -101,7 +101,7 @@ def test_up_runs_a_template_with_no_api_says_what_it_started_and_where_sdks_reac
         assert "Worker (worker.handler)" in started["Functions"]
         assert "Nightly (worker.tick)" in started["Functions"]
         assert started["Queues"].endswith("1: Jobs")
-        assert "Nightly every 86400 s" in started["Schedules"]
+        assert "Nightly <- every 86400 s" in started["Schedules"]
         assert "API" not in started
         endpoint = started["Endpoint"].split()[1]
         assert endpoint.startswith("http://127.0.0.1:")

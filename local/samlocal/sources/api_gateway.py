@@ -35,10 +35,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from samlocal import sigv4
+from samlocal.intrinsics import UnsupportedConstructError
 from samlocal.loopback import LoopbackOnlyHandler
 from samlocal.provision import LOCAL_CREDENTIALS
 from samlocal.runtime.invocation import Runner, new_request_id
-from samlocal.template import ACCOUNT_ID, ApiRoute, FunctionSpec
+from samlocal.sources import Declared, Trigger
+from samlocal.template import ACCOUNT_ID, IMPLICIT_API, ApiRoute, ApiSpec, FunctionSpec, only_properties
 
 _MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})
 _BAD_GATEWAY = (502, {"message": "Internal server error"})
@@ -375,3 +377,18 @@ class ApiGateway:
                 return _json_answer(*_BAD_GATEWAY)
             return http_answer(invocation.payload)
         return _json_answer(*_MISSING_TOKEN)
+
+
+def read(declared: Declared) -> ApiRoute:
+    spec = declared.properties
+    only_properties(spec, {"Path", "Method", "RestApiId", "Auth"}, declared.where)
+    api = declared.stack.apis()[str(spec.get("RestApiId", IMPLICIT_API))]
+    authorizer = spec.get("Auth", {}).get("Authorizer", api.authorizer)
+    if authorizer not in (None, "NONE", "AWS_IAM"):
+        raise UnsupportedConstructError(f"authorizer {authorizer}", declared.where)
+    api = ApiSpec(api.logical_id, api.stage, None if authorizer == "NONE" else authorizer)
+    return ApiRoute(method=str(spec["Method"]).upper(), path=str(spec["Path"]), api=api)
+
+
+# One gateway serves every route of the template: the stack starts it with all of them.
+TRIGGER = Trigger(("Api",), ApiRoute, "API routes", read, describe=lambda r: f"{r.method} {r.path}")

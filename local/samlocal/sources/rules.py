@@ -8,12 +8,17 @@ retries and on-failure destination (`async_invoke.py`).
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from samlocal.provision import create_rule_queue
 from samlocal.runtime.invocation import Runner
+from samlocal.sources import Declared, Trigger
 from samlocal.sources.async_invoke import AsyncInvoker
 from samlocal.sources.pacing import Pacing
-from samlocal.template import ACCOUNT_ID, FunctionSpec
+from samlocal.template import ACCOUNT_ID, FunctionSpec, RuleSource, only_properties
+
+if TYPE_CHECKING:
+    from samlocal.local_stack import LocalStack
 
 
 class RuleInvoker:
@@ -83,3 +88,32 @@ class RuleInvoker:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+
+def read(declared: Declared) -> RuleSource:
+    spec = declared.properties
+    only_properties(
+        spec, {"EventBusName", "Pattern", "RuleName", "State", "RetryPolicy", "DeadLetterConfig"}, declared.where
+    )
+    return RuleSource(
+        name=declared.name,
+        bus_name=str(spec.get("EventBusName", "default")),
+        pattern=spec["Pattern"],
+        dead_letter_arn=declared.stack.rule_delivery(spec, declared.where),
+    )
+
+
+def start(stack: "LocalStack", function: FunctionSpec, rule: RuleSource) -> RuleInvoker:
+    queue_url = create_rule_queue(stack.stack, stack.endpoint_url, function, rule, stack.resources)
+    destination = function.async_config.on_failure_arn
+    return RuleInvoker(
+        stack.runner,
+        function,
+        queue_url=queue_url,
+        sqs=stack.sqs,
+        destination_url=None if destination is None else stack.resources.queue_url_for_arn(destination),
+        pacing=stack.pacing,
+    )
+
+
+TRIGGER = Trigger(("EventBridgeRule",), RuleSource, "Rules", read, start, lambda r: f"bus {r.bus_name}")

@@ -7,12 +7,16 @@ when the next is due does not start a second one.
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samlocal.runtime.invocation import Runner
+from samlocal.sources import Declared, Trigger
 from samlocal.sources.async_invoke import AsyncInvoker
 from samlocal.sources.pacing import Pacing
-from samlocal.template import ACCOUNT_ID, REGION, FunctionSpec, ScheduleSource
+from samlocal.template import ACCOUNT_ID, REGION, FunctionSpec, ScheduleSource, only_properties, rate_seconds
+
+if TYPE_CHECKING:
+    from samlocal.local_stack import LocalStack
 
 
 def scheduled_event(rule_arn: str) -> dict[str, Any]:
@@ -69,3 +73,26 @@ class Scheduler:
                 self._async.invoke(scheduled_event(self._rule_arn))
             finally:
                 self._busy = False
+
+
+def read(declared: Declared) -> ScheduleSource | None:
+    spec = declared.properties
+    only_properties(spec, {"Schedule", "Enabled", "Description", "Name"}, declared.where)
+    if not spec.get("Enabled", True):
+        return None
+    return ScheduleSource(declared.name, rate_seconds(str(spec["Schedule"]), declared.where))
+
+
+def start(stack: "LocalStack", function: FunctionSpec, schedule: ScheduleSource) -> Scheduler:
+    destination = function.async_config.on_failure_arn
+    return Scheduler(
+        stack.runner,
+        function,
+        schedule,
+        sqs=stack.sqs,
+        destination_url=None if destination is None else stack.resources.queue_url_for_arn(destination),
+        pacing=stack.pacing,
+    )
+
+
+TRIGGER = Trigger(("Schedule",), ScheduleSource, "Schedules", read, start, lambda s: f"every {s.period_seconds} s")

@@ -16,11 +16,15 @@ import hashlib
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samlocal.runtime.invocation import Invocation, Runner
+from samlocal.sources import Declared, Trigger
 from samlocal.sources.pacing import Pacing
-from samlocal.template import REGION, FunctionSpec, SqsSource
+from samlocal.template import REGION, FunctionSpec, SqsSource, only_properties, optional_int
+
+if TYPE_CHECKING:
+    from samlocal.local_stack import LocalStack
 
 _LONG_POLL_SECONDS = 1  # short enough to stop promptly; SQS allows up to 20
 
@@ -193,3 +197,35 @@ class SqsPoller:
     @property
     def _queue_arn(self) -> str:
         return self.source.queue_arn
+
+
+def read(declared: Declared) -> SqsSource:
+    spec = declared.properties
+    only_properties(
+        spec,
+        {"Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "ScalingConfig", "Enabled"},
+        declared.where,
+    )
+    return SqsSource(
+        name=declared.name,
+        queue_arn=str(spec["Queue"]),
+        batch_size=int(spec.get("BatchSize", 10)),
+        batching_window_seconds=int(spec.get("MaximumBatchingWindowInSeconds", 0)),
+        report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
+        # A template parameter's value is a string here, as it is to CloudFormation.
+        maximum_concurrency=optional_int(spec.get("ScalingConfig", {}).get("MaximumConcurrency")),
+    )
+
+
+def start(stack: "LocalStack", function: FunctionSpec, source: SqsSource) -> SqsPoller:
+    return SqsPoller(
+        stack.runner,
+        function,
+        source,
+        queue_url=stack.resources.queue_url_for_arn(source.queue_arn),
+        sqs=stack.sqs,
+        pacing=stack.pacing,
+    )
+
+
+TRIGGER = Trigger(("SQS",), SqsSource, "SQS triggers", read, start, lambda s: s.queue_arn.rsplit(":", 1)[-1])

@@ -25,12 +25,16 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samlocal.runtime.invocation import Invocation, Runner
+from samlocal.sources import Declared, Trigger
 from samlocal.sources.destinations import stream_failure_record
 from samlocal.sources.pacing import Pacing
-from samlocal.template import FunctionSpec, StreamSource
+from samlocal.template import FunctionSpec, StreamSource, only_properties
+
+if TYPE_CHECKING:
+    from samlocal.local_stack import LocalStack
 
 _RETRY_BACKOFF_SECONDS = (1, 2, 4, 8, 16, 32, 60)
 # How long the reader waits for new records, or for a batch to end, before it looks again.
@@ -305,3 +309,54 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return int(value.timestamp())
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def read(declared: Declared) -> StreamSource:
+    spec = declared.properties
+    only_properties(
+        spec,
+        {
+            "Stream",
+            "StartingPosition",
+            "BatchSize",
+            "MaximumBatchingWindowInSeconds",
+            "BisectBatchOnFunctionError",
+            "MaximumRetryAttempts",
+            "MaximumRecordAgeInSeconds",
+            "FunctionResponseTypes",
+            "DestinationConfig",
+            "ParallelizationFactor",
+            "Enabled",
+        },
+        declared.where,
+    )
+    return StreamSource(
+        name=declared.name,
+        table_logical_id=declared.stack.table_logical_id_for_stream(str(spec["Stream"])),
+        starting_position=str(spec.get("StartingPosition", "LATEST")),
+        batch_size=int(spec.get("BatchSize", 100)),
+        batching_window_seconds=int(spec.get("MaximumBatchingWindowInSeconds", 0)),
+        bisect_on_error=bool(spec.get("BisectBatchOnFunctionError", False)),
+        maximum_retry_attempts=int(spec.get("MaximumRetryAttempts", -1)),
+        maximum_record_age_seconds=int(spec.get("MaximumRecordAgeInSeconds", -1)),
+        report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
+        on_failure_arn=spec.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
+        parallelization_factor=int(spec.get("ParallelizationFactor", 1)),
+    )
+
+
+def start(stack: "LocalStack", function: FunctionSpec, stream: StreamSource) -> StreamPoller:
+    destination = stream.on_failure_arn
+    return StreamPoller(
+        stack.runner,
+        function,
+        stream,
+        stream_arn=stack.resources.stream_arns[stream.table_logical_id],
+        streams=stack.client("dynamodbstreams"),
+        sqs=stack.sqs,
+        destination_url=None if destination is None else stack.resources.queue_url_for_arn(destination),
+        pacing=stack.pacing,
+    )
+
+
+TRIGGER = Trigger(("DynamoDB",), StreamSource, "Streams", read, start, lambda s: f"{s.table_logical_id} stream")
