@@ -27,7 +27,7 @@ _EMAIL = re.compile(r"[^\s@\"]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 class InvalidBodyError(ValueError):
-    """The body given to `orders call` is not JSON, or its file cannot be read."""
+    """The body given to `samlocal call` is not JSON, or its file cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def call(
 ) -> CallAnswer:
     """Send one signed request; any answer, 2xx or not, is returned.
 
-    Raises OSError when the API cannot be reached (no `orders up` behind the URL)."""
+    Raises OSError when the API cannot be reached (no `samlocal up` behind the URL)."""
     url = url_of(api_url, path)
     parts = urlsplit(url)
     unsigned = {**({"Content-Type": "application/json"} if body is not None else {}), **headers}

@@ -1,8 +1,8 @@
 """The `samlocal` command: a SAM application run whole on this machine, no Docker, no AWS account.
 
-An application's profile (the order service's `orders`) builds on the same pieces: the option
-types, `start`, `serve`, `invoke_once`, and the commands that talk to a running stack
-(`add_running_stack_commands`).
+An application's profile (a command of its own, with verbs of its own) builds on the same
+pieces: the option types, `start`, `serve`, `invoke_once`, and the commands that talk to a
+running stack (`add_running_stack_commands`).
 """
 
 import contextlib
@@ -316,9 +316,7 @@ def add_running_stack_commands(app: typer.Typer, command: str) -> None:
     @app.command()
     def call(
         method: Annotated[str, typer.Argument(help="GET, POST, ...")],
-        path: Annotated[
-            str, typer.Argument(help="Path under the API's stage, with its query string: /orders?limit=5.")
-        ],
+        path: Annotated[str, typer.Argument(help="Path under the API's stage, with its query string: /items?limit=5.")],
         body: Annotated[
             str | None, typer.Argument(help="JSON body, inline or @path/to/file.json (@- for standard input).")
         ] = None,

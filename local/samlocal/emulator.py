@@ -33,7 +33,7 @@ from samlocal.ses_sandbox import rejection_message, unverified, verified_identit
 
 StartResponse = Callable[..., Any]
 # Added to the User-Agent of the local stack's own AWS calls.
-LOCAL_USER_AGENT = "orders-local"
+LOCAL_USER_AGENT = "samlocal"
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 # Errors botocore's standard retry mode treats as transient.

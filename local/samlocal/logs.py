@@ -1,6 +1,6 @@
 """Collects the functions' log lines, and shows them prefixed with the function's name.
 
-Three ways to show a line (`orders up --log-format`):
+Three ways to show a line (`samlocal up --log-format`):
 - compact (the default): one line per record: time, function, level, message, and the order
   id when the record has one; an EMF metrics blob as `metrics: Name=value, ...`; Lambda's
   START, END and REPORT lines shortened; any other line as it is;
@@ -171,10 +171,10 @@ class LogBook:
     """Every line any function wrote, kept for inspection (tests scan it for PII)."""
 
     echo: bool = False
-    # False shows every line as written, whatever `style` says (`orders up --log-format raw`).
+    # False shows every line as written, whatever `style` says (`samlocal up --log-format raw`).
     pretty: bool = True
     style: LogStyle = "compact"
-    # Also append every line here (`orders up` does, so `orders dlq list` can show reasons).
+    # Also append every line here (`samlocal up` does, so `samlocal dlq list` can show reasons).
     file: Path | None = None
     console: Console = field(default_factory=lambda: Console(file=sys.stderr, highlight=False, soft_wrap=True))
     lines: list[LogLine] = field(default_factory=list)

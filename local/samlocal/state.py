@@ -1,4 +1,4 @@
-"""Where a running `samlocal up` (or `orders up`) tells the other commands how to reach it."""
+"""Where a running `samlocal up` tells the other commands how to reach it."""
 
 import json
 import os

@@ -1,1 +1,1 @@
-"""The local console: watch orders travel, read e-mails, redrive dead letters, in a browser."""
+"""The local console: watch requests travel, read e-mails, redrive dead letters, in a browser."""

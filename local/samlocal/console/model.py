@@ -47,7 +47,7 @@ class InvocationView:
     @property
     def call_groups(self) -> list[tuple[AwsCall, int, float]]:
         """Consecutive calls of the same operation and outcome as one line: (first, count, total ms).
-        A batch invocation makes one call per record, most of them for other orders."""
+        A batch invocation makes one call per record, most of them for other records."""
         groups: list[tuple[AwsCall, int, float]] = []
         for call in self.calls:
             if groups and (groups[-1][0].service, groups[-1][0].operation, groups[-1][0].outcome) == (

@@ -1,4 +1,4 @@
-"""The local console: a web page on its own loopback port, served by `samlocal up` (and `orders up`).
+"""The local console: a web page on its own loopback port, served by `samlocal up`.
 
 Pages are rendered with Jinja; each view's content is a fragment the page fetches again when
 the stack changes, which it learns from a server-sent event stream (`/_console/stream`), with

@@ -1,7 +1,7 @@
 """The console's views: each is a name, what its template gets, and where its template lives.
 
 A view is one entry of a list: the engine's own below; an application's profile adds its own
-(`orders_local.console_views`) and hands the whole list to `WebConsole`. A view's template is
+and hands the whole list to `WebConsole`. A view's template is
 `_<name>.html` in the `templates` folder of its package; `attach` runs once when a console
 starts (to follow the log lines, say) and keeps what it needs in `console.state`.
 """

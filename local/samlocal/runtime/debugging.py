@@ -1,4 +1,4 @@
-"""Runs a function's worker under debugpy, for a debugger client to attach (`orders up --debug`).
+"""Runs a function's worker under debugpy, for a debugger client to attach (`samlocal up --debug`).
 
 A debugged function gets one worker (concurrency 1), so its breakpoints are set in the process
 that serves every invocation. The worker is started with the stack and runs
@@ -93,7 +93,7 @@ def launch_configuration(function: FunctionSpec, port: int) -> dict[str, Any]:
     """The VS Code launch.json entry that attaches to the function's worker."""
     source = str(function.code_path)
     return {
-        "name": f"Attach to {function.logical_id} (orders up)",
+        "name": f"Attach to {function.logical_id} (samlocal up)",
         "type": "debugpy",
         "request": "attach",
         "connect": {"host": DEBUG_HOST, "port": port},
@@ -128,7 +128,7 @@ class Debugger:
         # accept() wakes up now and then to notice close(), which does not wake it everywhere.
         self._listener.settimeout(0.5)
         self.port: int = self._listener.getsockname()[1]
-        self._folder = Path(tempfile.mkdtemp(prefix=f"orders-debug-{function.logical_id}-"))
+        self._folder = Path(tempfile.mkdtemp(prefix=f"samlocal-debug-{function.logical_id}-"))
         self._numbers = itertools.count(1)
         self._next_port_file = self._folder / "worker-0.port"
         self._current: _Launch | None = None
