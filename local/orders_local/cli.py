@@ -337,6 +337,7 @@ def soak(
     time_scale: Annotated[float, typer.Option(help="Scale AWS's retry delays.")] = 0.1,
     store: StoreOption = "dynamodb",
     template: TemplateOption = DEFAULT_TEMPLATE,
+    parameter: ParameterOption = None,
     api_url: Annotated[
         str | None,
         typer.Option(
@@ -373,6 +374,7 @@ def soak(
                 ("--time-scale", time_scale != 0.1),
                 ("--store", store != "dynamodb"),
                 ("--template", template != DEFAULT_TEMPLATE),
+                ("--parameter", bool(parameter)),
                 ("--ses-sandbox", ses_sandbox),
             )
             if changed
@@ -383,6 +385,7 @@ def soak(
     orders = 2000 if orders is None else orders
     options = StackOptions(
         template=template,
+        parameters=_parameters(parameter),
         time_scale=time_scale,
         store=_store(store),
         stack_name="orders-soak",
