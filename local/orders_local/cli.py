@@ -31,6 +31,7 @@ from samlocal.cli import (
     errors,
     invoke_once,
     log_style,
+    parse_parameters,
     progress,
     read_event,
     runner_kind,
@@ -225,6 +226,7 @@ def soak(
     time_scale: Annotated[float, typer.Option(help="Scale AWS's retry delays.")] = 0.1,
     store: StoreOption = "dynamodb",
     template: TemplateOption = ORDERS_TEMPLATE,
+    parameter: ParameterOption = None,
     api_url: Annotated[
         str | None,
         typer.Option(
@@ -261,6 +263,7 @@ def soak(
                 ("--time-scale", time_scale != 0.1),
                 ("--store", store != "dynamodb"),
                 ("--template", template != ORDERS_TEMPLATE),
+                ("--parameter", bool(parameter)),
                 ("--ses-sandbox", ses_sandbox),
             )
             if changed
@@ -271,6 +274,7 @@ def soak(
     orders = 2000 if orders is None else orders
     options = OrderStackOptions(
         template=template,
+        parameters=parse_parameters(parameter),
         time_scale=time_scale,
         store=_store(store),
         stack_name="orders-soak",

@@ -24,7 +24,9 @@ def test_a_handlers_metrics_go_to_the_log_book_under_its_name_and_never_to_stdou
     metric_lines = [line for line in stack.logs.lines[before:] if "OrderEventInvalid" in line.text]
     assert {line.function for line in metric_lines} == {"ProcessOrderFunction"}
     assert sum(sum(json.loads(line.text).get("OrderEventInvalid", [])) for line in metric_lines) == 101
-    assert "CloudWatchMetrics" not in capsys.readouterr().out
+    # Only this handler's: pytest swaps sys.stdout at each test phase, and a scheduled function
+    # running in the background at that moment prints to whichever stdout is current.
+    assert "OrderEventInvalid" not in capsys.readouterr().out
 
 
 def test_overlapping_invocations_in_two_threads_print_each_to_its_own_stream(

@@ -73,3 +73,12 @@ def test_dead_letter_reasons_come_from_the_last_failure_logged_for_each_message(
     ]
 
     assert failure_reasons(lines) == {"m-1": "ClientError: MessageRejected"}
+
+
+def test_the_soak_runs_the_template_with_the_parameters_it_is_given() -> None:
+    # When the soak is given a parameter its template does not declare
+    done = orders("soak", "--orders", "1", "--parameter", "NoSuchParameter=5")
+
+    # Then the template refuses it, as a deployment would: the value reached the stack, not a default
+    assert done.returncode == 2
+    assert "unknown template parameter(s): NoSuchParameter" in done.stderr
