@@ -10,10 +10,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from samlocal.intrinsics import Intrinsics, UnsupportedConstructError
 from samlocal.yaml_loader import load_template
+
+if TYPE_CHECKING:
+    from samlocal.resources.dynamodb_table import TableSpec
+    from samlocal.resources.sqs_queue import QueueSpec
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -66,20 +70,6 @@ _NOT_EMULATED_TYPES = {
 
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    logical_id: str
-    name: str
-    properties: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class QueueSpec:
-    logical_id: str
-    name: str
-    properties: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -251,41 +241,31 @@ class Stack:
     def from_file(cls, path: Path, **options: Any) -> "Stack":
         return cls(load_template(path), base_directory=path.resolve().parent, **options)
 
-    def _of_type(self, resource_type: str) -> dict[str, Mapping[str, Any]]:
+    def of_type(self, *resource_types: str) -> dict[str, Mapping[str, Any]]:
+        """The properties, unresolved, of the resources of those types, by logical id."""
         return {
             logical_id: resource.get("Properties", {})
             for logical_id, resource in self.resources.items()
-            if resource["Type"] == resource_type
+            if resource["Type"] in resource_types
         }
 
     def _name_resources(self) -> None:
-        """Deterministic physical names, and the Refs and attributes they imply."""
+        """Deterministic physical names, and the Refs and attributes they imply: a kind the
+        engine creates (resources/registry.py) names its own; functions, APIs and secrets are
+        named here."""
+        from samlocal.resources import Declaration
+        from samlocal.resources.registry import resource_for_type
+
         refs, attributes = self.intrinsics.refs, self.intrinsics.attributes
         for logical_id, resource in self.resources.items():
             kind = resource["Type"]
-            properties = resource.get("Properties", {})
             name = f"{self.stack_name}-{logical_id}"
-            if kind == "AWS::DynamoDB::Table":
-                refs[logical_id] = name
-                attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
-            elif kind == "AWS::SQS::Queue":
-                url = f"{self.endpoint_url}/{ACCOUNT_ID}/{name}"
-                refs[logical_id] = url
-                attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
-                attributes[(logical_id, "QueueName")] = name
-                attributes[(logical_id, "QueueUrl")] = url
-            elif kind == "AWS::Events::EventBus":
-                bus = str(self.intrinsics.resolve(properties.get("Name", name), logical_id))
-                refs[logical_id] = bus
-                attributes[(logical_id, "Name")] = bus
-                attributes[(logical_id, "Arn")] = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{bus}"
-            elif kind == "AWS::SES::EmailIdentity":
-                refs[logical_id] = str(self.intrinsics.resolve(properties["EmailIdentity"], logical_id))
-            elif kind == "AWS::SNS::Topic":
-                arn = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{name}"
-                refs[logical_id] = arn
-                attributes[(logical_id, "TopicArn")] = arn
-                attributes[(logical_id, "TopicName")] = name
+            created = resource_for_type(kind)
+            if created is not None:
+                names = created.names(Declaration(logical_id, resource.get("Properties", {}), name, self))
+                refs[logical_id] = names.ref
+                for attribute, value in names.attributes.items():
+                    attributes[(logical_id, attribute)] = value
             elif kind == "AWS::SecretsManager::Secret":
                 refs[logical_id] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{name}"
             elif kind == "AWS::Serverless::Function":
@@ -303,7 +283,7 @@ class Stack:
     def apis(self) -> dict[str, ApiSpec]:
         """Declared APIs, plus SAM's implicit one (stage Prod) for events without RestApiId."""
         defaults = self.document.get("Globals", {}).get("Api", {})
-        declared: dict[str, Mapping[str, Any]] = {IMPLICIT_API: {}, **self._of_type("AWS::Serverless::Api")}
+        declared: dict[str, Mapping[str, Any]] = {IMPLICIT_API: {}, **self.of_type("AWS::Serverless::Api")}
         specs = {}
         for logical_id, raw in declared.items():
             properties = self.resolved(logical_id, _merge_globals(defaults, raw))
@@ -335,33 +315,17 @@ class Stack:
         resolved: dict[str, Any] = self.intrinsics.resolve(copy.deepcopy(dict(properties)), logical_id)
         return resolved
 
-    def tables(self) -> list[TableSpec]:
-        return [
-            TableSpec(logical_id, self.intrinsics.refs[logical_id], self.resolved(logical_id, properties))
-            for logical_id, properties in self._of_type("AWS::DynamoDB::Table").items()
-        ]
+    def tables(self) -> "list[TableSpec]":
+        """The tables, their properties resolved (what `resources/dynamodb_table.py` creates)."""
+        from samlocal.resources.dynamodb_table import tables
 
-    def queues(self) -> list[QueueSpec]:
-        return [
-            QueueSpec(
-                logical_id,
-                str(self.intrinsics.attributes[(logical_id, "QueueName")]),
-                self.resolved(logical_id, properties),
-            )
-            for logical_id, properties in self._of_type("AWS::SQS::Queue").items()
-        ]
+        return tables(self)
 
-    def event_buses(self) -> list[str]:
-        return [self.intrinsics.refs[logical_id] for logical_id in self._of_type("AWS::Events::EventBus")]
+    def queues(self) -> "list[QueueSpec]":
+        """The queues, their properties resolved (what `resources/sqs_queue.py` creates)."""
+        from samlocal.resources.sqs_queue import queues
 
-    def email_identities(self) -> list[str]:
-        return [self.intrinsics.refs[logical_id] for logical_id in self._of_type("AWS::SES::EmailIdentity")]
-
-    def topics(self) -> list[str]:
-        return [
-            str(self.intrinsics.attributes[(logical_id, "TopicName")])
-            for logical_id in self._of_type("AWS::SNS::Topic")
-        ]
+        return queues(self)
 
     def table_logical_id_for_stream(self, stream_arn: str) -> str:
         for (logical_id, attribute), value in self.intrinsics.attributes.items():
@@ -374,7 +338,7 @@ class Stack:
         defaults = self.document.get("Globals", {}).get("Function", {})
         return [
             self._function(logical_id, _merge_globals(defaults, properties))
-            for logical_id, properties in self._of_type("AWS::Serverless::Function").items()
+            for logical_id, properties in self.of_type("AWS::Serverless::Function").items()
         ]
 
     def _function(self, logical_id: str, raw: Mapping[str, Any]) -> FunctionSpec:
