@@ -40,6 +40,7 @@ from samlocal.runtime.workers import WorkerRunner
 from samlocal.samconfig import SamConfigError, config_file_for, default_stack_name, parameter_overrides
 from samlocal.sources.registry import TRIGGERS
 from samlocal.state import LOG_FILE, StackState
+from samlocal.yaml_loader import line_of, template_lines
 
 # Without a terminal (CI, pipes) Rich would assume 80 columns and truncate the tables.
 _WIDTH = shutil.get_terminal_size((120, 40)).columns
@@ -175,9 +176,18 @@ def start(factory: Callable[[Options], Stack], options: Options) -> Stack:
     try:
         return factory(options)
     except UnsupportedConstructError as error:
-        _fail(error, f"[red]The local stack cannot run this template:[/red] {error}")
+        _fail(error, f"[red]{_where(options.template, error.resource)}cannot run this template:[/red] {error}")
     except (ValueError, StartError, FileNotFoundError) as error:
         _fail(error, f"[red]{error}[/red]")
+
+
+def _where(template: Path, element: str) -> str:
+    """`template.yaml:12: ` where the loader can tell the line of `element`, else the file."""
+    try:
+        line = line_of(template_lines(template), element)
+    except (OSError, ValueError):
+        line = None
+    return f"{template}:{line}: " if line is not None else f"{template}: "
 
 
 def _fail(error: Exception, line: str) -> NoReturn:

@@ -73,3 +73,40 @@ def load_template(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or "Resources" not in document:
         raise ValueError(f"{path} is not a CloudFormation template (no Resources)")
     return document
+
+
+def template_lines(path: Path) -> dict[str, int]:
+    """The line (1-based) of each key of the template, by its dotted path ("Resources.Queue.Properties.X")."""
+    with path.open(encoding="utf-8") as stream:
+        root = yaml.compose(stream, Loader=CloudFormationLoader)
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    dotted = f"{prefix}{key.value}"
+                    lines.setdefault(dotted, key.start_mark.line + 1)
+                    walk(value, f"{dotted}.")
+
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def line_of(lines: dict[str, int], element: str) -> int | None:
+    """Where an element the loader names ("Queue", "Fn.Events.Tick", "Conditions.IsProd") is.
+
+    Resources are named by their logical id, their properties without the `Properties` level."""
+    first, _, rest = element.partition(".")
+    candidates = [element, f"Resources.{element}"]
+    if rest:
+        candidates.insert(0, f"Resources.{first}.Properties.{rest}")
+    # The element itself, else the nearest enclosing one the template spells out.
+    for candidate in candidates:
+        parts = candidate.split(".")
+        for end in range(len(parts), 1, -1):
+            found = lines.get(".".join(parts[:end]))
+            if found is not None:
+                return found
+    return None

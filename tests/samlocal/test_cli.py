@@ -133,8 +133,9 @@ def test_a_template_the_engine_cannot_run_is_one_line_naming_the_element(tmp_pat
     # When it is invoked
     done = samlocal("invoke", "X", "--event", "-", cwd=tmp_path, stdin="{}")
 
-    # Then one line names the element, and no traceback is shown
+    # Then one line names the element, with the file and line it is declared at, and no traceback is shown
     assert done.returncode == 2
+    assert "template.yaml:2: cannot run this template" in done.stderr
     assert "resource type AWS::Kinesis::Stream in Clicks" in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
@@ -186,3 +187,29 @@ def test_each_command_lists_its_verbs(module: str, verbs: list[str], tmp_path: P
     assert done.returncode == 0, done.stderr
     listed = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("│ ") and len(line.split()) > 2}
     assert set(verbs) <= listed
+
+
+def test_an_unsupported_event_property_is_placed_at_its_line(tmp_path: Path) -> None:
+    # Given a function whose schedule uses a cron expression, on line 12 of its template
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Handler: a.b\n"
+        "      Runtime: python3.13\n"
+        "      Events:\n"
+        "        Tick:\n"
+        "          Type: Schedule\n"
+        "          Properties:\n"
+        "            Schedule: cron(0 1 * * ? *)\n"
+    )
+
+    # When it is invoked
+    done = samlocal("invoke", "Fn", "--event", "-", cwd=tmp_path, stdin="{}")
+
+    # Then the line names the event where the template declares it, and what the engine does run
+    assert done.returncode == 2
+    assert "template.yaml:9: " in done.stderr
+    assert "schedule expression cron(0 1 * * ? *) in Fn.Events.Tick: only rate(...) is emulated" in done.stderr
