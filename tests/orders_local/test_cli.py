@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).parent / "fixture_app" / "template.yaml"
+FIXTURES = Path(__file__).parents[1] / "samlocal" / "fixture_app" / "template.yaml"
 
 
 def orders(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

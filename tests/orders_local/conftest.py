@@ -1,31 +1,14 @@
-"""Stacks run with worker processes over the Lambda Runtime API, as `orders up` runs them."""
+"""The order service's stacks, with worker processes over the Lambda Runtime API, as `orders up` runs them."""
 
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from orders_local.stack import OrderStack, OrderStackOptions
 
-FIXTURE_TEMPLATE = Path(__file__).parent / "fixture_app" / "template.yaml"
 # The service's template in worker processes over DynamoDB, AWS's delays scaled: what the
 # tests asking for `order_stack` assert (hangs of DynamoDB, timeouts of workers).
 WORKERS_ON_DYNAMODB = OrderStackOptions(time_scale=0.02)
-
-
-@pytest.fixture(scope="session")
-def seen_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("picky") / "seen.log"
-
-
-@pytest.fixture(scope="session")
-def fixture_stack(seen_log: Path) -> Iterator[OrderStack]:
-    """Misbehaving functions; AWS's retry delays scaled down so a test waits seconds, not minutes."""
-    options = OrderStackOptions(
-        template=FIXTURE_TEMPLATE, stack_name="fixtures", time_scale=0.1, parameters={"SeenLog": str(seen_log)}
-    )
-    with OrderStack(options) as stack:
-        yield stack
 
 
 @pytest.fixture(scope="session")
