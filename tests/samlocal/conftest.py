@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from orders_local.stack import OrderStack, OrderStackOptions
+from samlocal.local_stack import LocalStack, StackOptions
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixture_app" / "template.yaml"
 
@@ -15,10 +15,10 @@ def seen_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def fixture_stack(seen_log: Path) -> Iterator[OrderStack]:
+def fixture_stack(seen_log: Path) -> Iterator[LocalStack]:
     """Misbehaving functions; AWS's retry delays scaled down so a test waits seconds, not minutes."""
-    options = OrderStackOptions(
+    options = StackOptions(
         template=FIXTURE_TEMPLATE, stack_name="fixtures", time_scale=0.1, parameters={"SeenLog": str(seen_log)}
     )
-    with OrderStack(options) as stack:
+    with LocalStack(options) as stack:
         yield stack

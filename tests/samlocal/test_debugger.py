@@ -294,7 +294,7 @@ def test_up_refuses_to_debug_a_function_the_template_lacks_and_names_those_it_ha
     command = ["up", "--template", str(FIXTURES / "template.yaml"), "--port", "0", "--debug", "Nope"]
 
     done = subprocess.run(
-        [sys.executable, "-m", "orders_local", *command],
+        [sys.executable, "-m", "samlocal", *command],
         capture_output=True,
         text=True,
         timeout=120,

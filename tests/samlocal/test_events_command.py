@@ -77,7 +77,7 @@ def test_orders_events_prints_one_line_per_record_and_exits_1_when_none_matches(
     env = {**os.environ, "TZ": "UTC"}
 
     def orders_events(wanted: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "orders_local", "events", wanted, "--log-file", str(log_file)]
+        command = [sys.executable, "-m", "samlocal", "events", wanted, "--log-file", str(log_file)]
         return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, env=env, check=False)
 
     found = orders_events(OTHER_ORDER)
