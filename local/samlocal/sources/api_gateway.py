@@ -266,8 +266,9 @@ class ApiGateway:
                 started = time.perf_counter()
                 request_id = new_request_id()
                 status, headers, payload = gateway.dispatch(self, routes, runner, request_id=request_id)
-                self._answer(status, headers, payload, request_id)
+                # Counted before it is sent: whoever has the answer finds it counted.
                 gateway._record(status, (time.perf_counter() - started) * 1000)
+                self._answer(status, headers, payload, request_id)
 
             def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes, request_id: str) -> None:
                 self.send_response(status)
@@ -296,8 +297,8 @@ class ApiGateway:
                 """A request from a web page or a rebound name: refused in JSON, as the gateway's own."""
                 body = json.dumps({"message": reason}).encode()
                 headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ForbiddenException")]
-                self._answer(403, headers, body, new_request_id())
                 gateway._record(403, None)
+                self._answer(403, headers, body, new_request_id())
 
             def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
                 """http.server's own refusals (a malformed request line or header, a method with no
@@ -306,8 +307,8 @@ class ApiGateway:
                 if self.request_version == "HTTP/0.9":  # unparsed: it would silence the status line
                     self.request_version = self.protocol_version
                 self.close_connection = True  # the rest of the request was not read
-                self._answer(*_json_answer(status, body), new_request_id())
                 gateway._record(status, None)
+                self._answer(*_json_answer(status, body), new_request_id())
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
