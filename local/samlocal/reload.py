@@ -12,6 +12,7 @@ A saved template is loaded again and compared with the running one. A function's
 new resource, a new or removed event source or route) is said in one line: restart to apply it.
 """
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -118,6 +119,16 @@ def functions_holding(functions: Iterable[FunctionSpec], paths: Iterable[Path]) 
     return held
 
 
+def forget_bytecode(sources: Iterable[Path]) -> None:
+    """Delete the cached bytecode of saved files. Python trusts a .pyc whose recorded source
+    mtime (in whole seconds) and size match: a file saved twice within a second at the same size
+    would run its old code."""
+    for source in sources:
+        for compiled in (source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"):
+            with contextlib.suppress(OSError):
+                compiled.unlink()
+
+
 class CodeReloader:
     """Watches the functions' code folders and the template of a running LocalStack."""
 
@@ -187,6 +198,7 @@ class CodeReloader:
             return lines
         if not isinstance(self.stack.runner, WorkerRunner):
             return [*lines, "reload on save needs worker processes (`--runner workers`): restart to run the new code"]
+        forget_bytecode(sources)
         for logical_id, count in functions_holding(self.stack.functions.values(), sources).items():
             self.stack.runner.reload(logical_id)
             lines.append(f"reloaded {logical_id} ({count} file{'s' if count > 1 else ''})")

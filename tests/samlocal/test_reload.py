@@ -1,5 +1,6 @@
 """Reload on save: a running stack runs saved code and template changes without a restart."""
 
+import os
 import textwrap
 import threading
 import time
@@ -138,6 +139,20 @@ def test_a_syntax_error_fails_the_function_as_on_aws_and_the_next_good_save_reco
     app.write_handler(HELLO.format(version=3))
 
     eventually(lambda: hello(running).status == 200 and hello(running).body["version"] == 3, "the fix answers")
+
+
+def test_a_save_within_the_same_second_and_of_the_same_size_runs_the_new_code(app: App, running: LocalStack) -> None:
+    # Given a handler that has run (Python cached its bytecode, keyed by the file's mtime in seconds and its size)
+    app.write_handler(HELLO.format(version=4))
+    eventually(lambda: hello(running).body["version"] == 4, "version 4 answers")
+    saved_at = app.handler.stat().st_mtime
+
+    # When it is saved again with the same size, within the same second, as a quick editor does
+    app.write_handler(HELLO.format(version=5))
+    os.utime(app.handler, (saved_at, saved_at))
+
+    # Then the new code runs, not the bytecode of the old
+    eventually(lambda: hello(running).body["version"] == 5, "version 5 answers")
 
 
 def test_a_busy_worker_finishes_its_invocation_and_is_replaced_after_it(running: LocalStack) -> None:
